@@ -1,0 +1,49 @@
+"""metapool: meta-analysis in Python that agrees with metafor and RevMan.
+
+>>> import metapool as mp
+>>> md = mp.MeanDifference(mean1=[5.1, 4.8, 6.0], sd1=[1.2, 1.5, 1.1], n1=[30, 25, 40],
+...                        mean2=[6.0, 5.5, 6.4], sd2=[1.3, 1.4, 1.2], n2=[30, 26, 38])
+>>> res = mp.RandomEffects(tau2="REML").fit(md)
+>>> round(res.estimate, 3)
+-0.574
+"""
+
+from metapool import exceptions, tau2
+from metapool._data import ExcludedStudy
+from metapool.conventions import Convention, get_convention
+from metapool.effects import (
+    SMD,
+    EffectSet,
+    GenericEffect,
+    MeanDifference,
+    OddsRatio,
+    RiskDifference,
+    RiskRatio,
+)
+from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.results import BackTransformed, Interval, MetaResult
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "SMD",
+    "BackTransformed",
+    "CommonEffect",
+    "Convention",
+    "EffectSet",
+    "ExcludedStudy",
+    "GenericEffect",
+    "Interval",
+    "MantelHaenszel",
+    "MeanDifference",
+    "MetaResult",
+    "OddsRatio",
+    "Peto",
+    "RandomEffects",
+    "RiskDifference",
+    "RiskRatio",
+    "__version__",
+    "exceptions",
+    "get_convention",
+    "tau2",
+]

@@ -1,0 +1,110 @@
+"""Pure-numpy building blocks of every inverse-variance analysis.
+
+Everything here works along the last axis: ``y`` and ``v`` have shape
+``(..., k)``, so a batch of ``n`` meta-analyses of ``k`` studies each is one
+call with arrays of shape ``(n, k)``. An optional design matrix ``X`` of shape
+``(k, p)`` (or ``(..., k, p)``) gives meta-regression; ``X=None`` is the
+intercept-only model, computed with plain sums.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "WLS",
+    "cochran_q",
+    "heterogeneity_from_q",
+    "heterogeneity_from_tau2",
+    "n_params",
+    "ols_rss",
+    "trace_p",
+    "typical_variance",
+    "wls",
+]
+
+Array = NDArray[np.float64]
+
+
+class WLS(NamedTuple):
+    """Weighted least-squares fit along the last axis."""
+
+    beta: Array  #: (..., p) coefficients
+    cov: Array  #: (..., p, p) (X' W X)^-1
+    resid: Array  #: (..., k) y - X beta
+    rss: Array  #: (...,) sum of w * resid**2
+
+
+def n_params(X: Array | None) -> int:
+    """Number of coefficients (1 for the intercept-only model)."""
+    return 1 if X is None else int(X.shape[-1])
+
+
+def wls(y: Array, w: Array, X: Array | None = None) -> WLS:
+    """Weighted least squares of ``y`` on ``X`` with weights ``w``."""
+    if X is None:
+        sw = w.sum(axis=-1)
+        beta = (w * y).sum(axis=-1) / sw
+        resid = y - beta[..., None]
+        rss = (w * resid * resid).sum(axis=-1)
+        return WLS(beta[..., None], (1.0 / sw)[..., None, None], resid, rss)
+    xtwx = np.einsum("...k,...kp,...kq->...pq", w, X, X)
+    xtwy = np.einsum("...k,...kp,...k->...p", w, X, y)
+    cov = np.linalg.inv(xtwx)
+    beta = np.einsum("...pq,...q->...p", cov, xtwy)
+    resid = y - np.einsum("...kp,...p->...k", X, beta)
+    rss = (w * resid * resid).sum(axis=-1)
+    return WLS(beta, cov, resid, rss)
+
+
+def trace_p(w: Array, X: Array | None = None, cov: Array | None = None) -> Array:
+    """``tr(P)`` with ``P = W - W X (X'WX)^-1 X' W``.
+
+    Equals ``sum(w) - tr((X'WX)^-1 X' W² X)``; for the intercept-only model
+    ``sum(w) - sum(w²)/sum(w)``.
+    """
+    sw = w.sum(axis=-1)
+    if X is None:
+        return np.asarray(sw - (w * w).sum(axis=-1) / sw)
+    if cov is None:
+        cov = np.linalg.inv(np.einsum("...k,...kp,...kq->...pq", w, X, X))
+    xtw2x = np.einsum("...k,...kp,...kq->...pq", w * w, X, X)
+    return np.asarray(sw - np.einsum("...pq,...qp->...", cov, xtw2x))
+
+
+def cochran_q(y: Array, v: Array, X: Array | None = None) -> Array:
+    """Cochran's Q (the residual Q_E under moderators), with df = k - p."""
+    return wls(y, 1.0 / v, X).rss
+
+
+def typical_variance(v: Array, X: Array | None = None) -> Array:
+    """Typical within-study variance ``s² = (k - p) / tr(P)`` (Higgins & Thompson 2002)."""
+    k = v.shape[-1]
+    return np.asarray((k - n_params(X)) / trace_p(1.0 / v, X))
+
+
+def ols_rss(y: Array, X: Array | None = None) -> Array:
+    """Unweighted residual sum of squares (used for bounds and moment estimators)."""
+    return wls(y, np.ones_like(y), X).rss
+
+
+def heterogeneity_from_tau2(tau2: Array | float, s2: Array | float) -> tuple[Array, Array]:
+    """I² (percent) and H² from τ² and the typical within-study variance."""
+    tau2 = np.asarray(tau2, dtype=np.float64)
+    s2 = np.asarray(s2, dtype=np.float64)
+    i2 = 100.0 * tau2 / (tau2 + s2)
+    h2 = (tau2 + s2) / s2
+    return np.asarray(i2), np.asarray(h2)
+
+
+def heterogeneity_from_q(q: Array | float, df: Array | float) -> tuple[Array, Array]:
+    """I² (percent, truncated at 0) and H² from Q and its degrees of freedom."""
+    q = np.asarray(q, dtype=np.float64)
+    df = np.asarray(df, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - df) / q), 0.0)
+        h2 = q / df
+    return np.asarray(i2), np.asarray(h2)

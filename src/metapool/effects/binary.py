@@ -1,0 +1,302 @@
+"""Effect sizes for binary outcomes: risk ratio, odds ratio and risk difference."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from metapool._data import ExcludedStudy, prepare_input, warn_excluded
+from metapool._validation import check_choice, require
+from metapool.conventions import Convention, get_convention
+from metapool.effects._base import EffectSet, array_field
+from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
+
+__all__ = [
+    "OddsRatio",
+    "RiskDifference",
+    "RiskRatio",
+    "binary_effect",
+    "double_zero_mask",
+    "zero_cell_mask",
+]
+
+_ARMS = ("events1", "n1", "events2", "n2")
+
+
+def zero_cell_mask(
+    a: NDArray[np.float64], n1: NDArray[np.float64], c: NDArray[np.float64], n2: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Studies with at least one empty cell of the 2×2 table."""
+    return np.asarray((a == 0) | (c == 0) | (a == n1) | (c == n2))
+
+
+def double_zero_mask(
+    a: NDArray[np.float64], n1: NDArray[np.float64], c: NDArray[np.float64], n2: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Studies with no events in either arm, or only events in both arms."""
+    return np.asarray(((a == 0) & (c == 0)) | ((a == n1) & (c == n2)))
+
+
+def binary_effect(
+    measure: str,
+    a: NDArray[np.float64],
+    n1: NDArray[np.float64],
+    c: NDArray[np.float64],
+    n2: NDArray[np.float64],
+    add: NDArray[np.float64] | float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Effect sizes and variances of 2×2 tables, ``add`` added to every cell.
+
+    Returns ``(yi, vi)``: log RR with ``1/a - 1/n1 + 1/c - 1/n2``; log OR with
+    ``1/a + 1/b + 1/c + 1/d``; RD with ``p1(1-p1)/n1 + p2(1-p2)/n2``, each computed
+    from the corrected cells (as metafor's ``escalc``).
+    """
+    a_, c_ = a + add, c + add
+    n1_, n2_ = n1 + 2 * np.asarray(add), n2 + 2 * np.asarray(add)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "RR":
+            yi = np.log(a_ / n1_) - np.log(c_ / n2_)
+            vi = 1 / a_ - 1 / n1_ + 1 / c_ - 1 / n2_
+        elif measure == "OR":
+            b_, d_ = n1_ - a_, n2_ - c_
+            yi = np.log(a_ / b_) - np.log(c_ / d_)
+            vi = 1 / a_ + 1 / b_ + 1 / c_ + 1 / d_
+        elif measure == "RD":
+            p1, p2 = a_ / n1_, c_ / n2_
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1_ + p2 * (1 - p2) / n2_
+        else:  # pragma: no cover - guarded by the callers
+            raise InvalidParameterError(f"unknown binary measure {measure!r}")
+    return np.asarray(yi, dtype=np.float64), np.asarray(vi, dtype=np.float64)
+
+
+@attrs.frozen(init=False, kw_only=True)
+class _BinaryEffect(EffectSet):
+    """Shared machinery of RR, OR and RD."""
+
+    events1: NDArray[np.float64] = array_field()
+    n1: NDArray[np.float64] = array_field()
+    events2: NDArray[np.float64] = array_field()
+    n2: NDArray[np.float64] = array_field()
+    continuity: float = 0.5
+    continuity_to: str = "zero"
+    double_zero: str = "keep"
+    #: Original indices of the studies that received the continuity correction.
+    corrected: tuple[int, ...] = ()
+
+    _measure_name = "RR"
+    _is_ratio = True
+
+    def __init__(
+        self,
+        *,
+        events1: Any,
+        n1: Any,
+        events2: Any,
+        n2: Any,
+        labels: Any = None,
+        data: Mapping[str, Any] | None = None,
+        continuity: float | None = None,
+        continuity_to: str | None = None,
+        double_zero: str | None = None,
+        convention: str | Convention = "metafor",
+        nan_policy: str = "raise",
+    ) -> None:
+        owner = type(self).__name__
+        conv = get_convention(convention)
+        cc = float(conv.continuity if continuity is None else continuity)
+        if not (cc >= 0 and np.isfinite(cc)):
+            raise InvalidParameterError(
+                f"The 'continuity' parameter of {owner} must be a finite number >= 0. "
+                f"Got {continuity!r} instead."
+            )
+        to = check_choice(
+            owner, "continuity_to", continuity_to or conv.continuity_to, ("zero", "all", "none")
+        )
+        dz = check_choice(owner, "double_zero", double_zero or conv.double_zero, ("keep", "drop"))
+        if not self._is_ratio:
+            dz = "keep"  # a risk difference is estimable when both arms have no events
+
+        values = dict(zip(_ARMS, (events1, n1, events2, n2), strict=True))
+        prep = prepare_input(owner, values, data=data, labels=labels, nan_policy=nan_policy)
+        arr, lab, idx = prep.arrays, prep.labels, prep.index
+        for arm in ("1", "2"):
+            n, e = arr["n" + arm], arr["events" + arm]
+            require(owner, "n" + arm, n, n >= 1, ">= 1", lab, idx)
+            require(owner, "events" + arm, e, e >= 0, ">= 0", lab, idx)
+            require(owner, "events" + arm, e, e <= n, f"<= n{arm} (events cannot exceed n)", lab, idx)
+
+        excluded = list(prep.excluded)
+        dzm = double_zero_mask(arr["events1"], arr["n1"], arr["events2"], arr["n2"])
+        if dz == "drop" and dzm.any():
+            dropped = tuple(
+                ExcludedStudy(
+                    index=int(idx[i]),
+                    label=lab[i],
+                    reason="double-zero study (no events, or only events, in both arms): "
+                    f"{self._measure_name} not estimable",
+                )
+                for i in np.flatnonzero(dzm)
+            )
+            warn_excluded(owner, dropped)
+            excluded.extend(dropped)
+            keep = ~dzm
+            if not keep.any():
+                raise InvalidDataError(f"{owner}: every study is a double-zero study.")
+            arr = {name: v[keep] for name, v in arr.items()}
+            lab = tuple(x for x, kept in zip(lab, keep, strict=True) if kept)
+            idx = idx[keep]
+
+        a, n1a, c, n2a = arr["events1"], arr["n1"], arr["events2"], arr["n2"]
+        if to == "all":
+            needs = np.ones(a.size, dtype=bool)
+        elif to == "zero":
+            needs = zero_cell_mask(a, n1a, c, n2a)
+        else:
+            needs = np.zeros(a.size, dtype=bool)
+        add = np.where(needs, cc, 0.0)
+        yi, vi = binary_effect(self._measure_name, a, n1a, c, n2a, add)
+        ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
+        pos = np.flatnonzero(~ok)
+        if pos.size:
+            i = int(pos[0])
+            raise InvalidDataError(
+                f"{owner}: study {int(idx[i])} ({lab[i]!r}) has a zero cell "
+                f"(events1={a[i]:g}/{n1a[i]:g}, events2={c[i]:g}/{n2a[i]:g}) and no continuity "
+                f"correction (continuity={cc:g}, continuity_to={to!r}); its "
+                f"{self._measure_name} or variance is not estimable."
+            )
+        corrected = tuple(int(idx[i]) for i in np.flatnonzero(needs))
+        if corrected and to == "zero":
+            listed = "; ".join(f"study {int(idx[i])} ({lab[i]!r})" for i in np.flatnonzero(needs))
+            warnings.warn(
+                f"{owner}: {cc:g} added to every cell of {len(corrected)} study(ies) with a "
+                f"zero cell: {listed}.",
+                ZeroCellWarning,
+                stacklevel=2,
+            )
+        self.__attrs_init__(
+            yi=yi,
+            vi=vi,
+            labels=lab,
+            index=idx,
+            excluded=tuple(excluded),
+            measure=self._measure_name,
+            log_scale=self._is_ratio,
+            events1=a,
+            n1=n1a,
+            events2=c,
+            n2=n2a,
+            continuity=cc,
+            continuity_to=to,
+            double_zero=dz,
+            corrected=corrected,
+        )
+
+    def arm_data(self) -> dict[str, NDArray[np.float64]]:
+        return {name: getattr(self, name) for name in _ARMS}
+
+
+_BINARY_DOC = """{title}
+
+    Group 1 is the experimental arm. {formula}
+
+    Parameters
+    ----------
+    events1, n1 : array_like or str
+        Events and total in the experimental group (or column names in ``data``).
+    events2, n2 : array_like or str
+        Events and total in the control group.
+    labels : sequence of str or str, optional
+        Study labels (or a column name).
+    data : mapping, optional
+        A DataFrame or any mapping from column name to values.
+    continuity : float, optional
+        Value added to each cell when a correction applies (default 0.5).
+    continuity_to : {{"zero", "all", "none"}}, optional
+        ``"zero"`` (default): only to studies with a zero cell; ``"all"``: every
+        study; ``"none"``: never (a zero cell then raises, as the effect is not
+        estimable). A :class:`~metapool.exceptions.ZeroCellWarning` names the
+        corrected studies, which are also recorded in :attr:`corrected`.
+    double_zero : {{"keep", "drop"}}, optional
+        Studies with no events in either arm (or only events in both):
+        ``"keep"`` (metafor) analyses them with the correction; ``"drop"``
+        (RevMan 5, Cochrane Handbook) excludes them with a warning and records
+        them in :attr:`excluded`. {dz_note}
+    convention : str or Convention, default "metafor"
+        Source of the defaults above.
+    nan_policy : {{"raise", "omit"}}, default "raise"
+        ``"omit"`` leaves out studies with a missing value, with a warning.
+
+    Raises
+    ------
+    InvalidDataError
+        If events < 0, events > n, n < 1, a value is non-finite, or lengths differ.
+
+    Warns
+    -----
+    ZeroCellWarning
+        When a continuity correction is added to zero-cell studies.
+    ExcludedStudyWarning
+        When studies are dropped (double zero, or missing values with ``nan_policy="omit"``).
+
+    References
+    ----------
+    .. [1] Higgins JPT, Thomas J, et al. (eds.) Cochrane Handbook for Systematic
+       Reviews of Interventions, chapter 10.4.4 (studies with zero-cell counts).
+    .. [2] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
+       package. J Stat Softw 36(3):1-48.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> eff = mp.{name}(events1=[12, 5], n1=[100, 50], events2=[20, 9], n2=[100, 50])
+    >>> eff.yi.round(4).tolist()
+    {example}
+"""
+
+
+@attrs.frozen(init=False, kw_only=True)
+class RiskRatio(_BinaryEffect):
+    _measure_name = "RR"
+    _is_ratio = True
+
+
+@attrs.frozen(init=False, kw_only=True)
+class OddsRatio(_BinaryEffect):
+    _measure_name = "OR"
+    _is_ratio = True
+
+
+@attrs.frozen(init=False, kw_only=True)
+class RiskDifference(_BinaryEffect):
+    _measure_name = "RD"
+    _is_ratio = False
+
+
+RiskRatio.__doc__ = _BINARY_DOC.format(
+    title="Risk ratio, analysed as log(RR).",
+    formula="``yi = log((a/n1) / (c/n2))``, ``vi = 1/a - 1/n1 + 1/c - 1/n2``.",
+    dz_note="",
+    name="RiskRatio",
+    example="[-0.5108, -0.5878]",
+)
+OddsRatio.__doc__ = _BINARY_DOC.format(
+    title="Odds ratio, analysed as log(OR).",
+    formula="``yi = log(a d / (b c))``, ``vi = 1/a + 1/b + 1/c + 1/d``.",
+    dz_note="",
+    name="OddsRatio",
+    example="[-0.6061, -0.6763]",
+)
+RiskDifference.__doc__ = _BINARY_DOC.format(
+    title="Risk difference.",
+    formula="``yi = a/n1 - c/n2``, ``vi = p1(1-p1)/n1 + p2(1-p2)/n2``.",
+    dz_note="For the risk difference double-zero studies are always kept.",
+    name="RiskDifference",
+    example="[-0.08, -0.08]",
+)

@@ -1,0 +1,64 @@
+"""Exceptions and warnings raised by metapool.
+
+Every error subclasses a built-in (``ValueError`` or ``TypeError``) so that
+code written against the standard library keeps working, and every warning
+has its own class so that users can filter precisely, e.g.::
+
+    import warnings
+    import metapool as mp
+    warnings.simplefilter("ignore", mp.exceptions.ZeroCellWarning)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConvergenceWarning",
+    "ExcludedStudyWarning",
+    "InvalidDataError",
+    "InvalidParameterError",
+    "MetapoolError",
+    "MetapoolTypeError",
+    "MetapoolWarning",
+    "SmallSampleWarning",
+    "ZeroCellWarning",
+]
+
+
+class MetapoolError(ValueError):
+    """Base class of metapool's value errors."""
+
+
+class InvalidDataError(MetapoolError):
+    """Study data that cannot be analysed (negative SD, events > n, NaN, ...).
+
+    The message names the parameter, the study (0-based index and label) and
+    the offending value.
+    """
+
+
+class InvalidParameterError(MetapoolError):
+    """A setting outside its allowed values (unknown estimator, level not in (0, 1), ...)."""
+
+
+class MetapoolTypeError(TypeError):
+    """An argument of the wrong type (e.g. a column name given without ``data``)."""
+
+
+class MetapoolWarning(UserWarning):
+    """Base class of metapool's warnings."""
+
+
+class ConvergenceWarning(MetapoolWarning):
+    """An iterative computation stopped before reaching its tolerance."""
+
+
+class ZeroCellWarning(MetapoolWarning):
+    """A continuity correction was added to studies with zero cells."""
+
+
+class ExcludedStudyWarning(MetapoolWarning):
+    """One or more studies were left out of the analysis; the result records which."""
+
+
+class SmallSampleWarning(MetapoolWarning):
+    """Too few studies for a quantity to be estimated (it is reported as not estimable)."""

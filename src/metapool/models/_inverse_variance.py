@@ -1,0 +1,302 @@
+"""Inverse-variance models: common effect and random effects."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import attrs
+import numpy as np
+
+from metapool._validation import check_choice, check_level
+from metapool.conventions import Convention, get_convention
+from metapool.effects._base import EffectSet
+from metapool.exceptions import (
+    ConvergenceWarning,
+    MetapoolError,
+    MetapoolTypeError,
+    SmallSampleWarning,
+)
+from metapool.models._inference import (
+    CI_METHODS,
+    PI_METHODS,
+    heterogeneity,
+    pool,
+    prediction_interval,
+    q_profile,
+)
+from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
+from metapool.tau2 import Tau2Estimator, Tau2Fit
+from metapool.tau2 import get as get_tau2
+
+__all__ = ["CommonEffect", "RandomEffects", "check_effects"]
+
+
+def check_effects(owner: str, effects: object) -> EffectSet:
+    """Check that ``effects`` is an effect-size set."""
+    if not isinstance(effects, EffectSet):
+        raise MetapoolTypeError(
+            f"{owner}.fit expects an effect-size set (MeanDifference, SMD, RiskRatio, "
+            f"OddsRatio, RiskDifference or GenericEffect). Got {type(effects).__name__}."
+        )
+    return effects
+
+
+def _f(x: Any) -> float:
+    return float(np.asarray(x))
+
+
+@attrs.frozen(init=False)
+class CommonEffect:
+    """Inverse-variance common-effect (fixed-effect) model.
+
+    The pooled effect is ``μ̂ = Σ w y / Σ w`` with ``w = 1/v`` and
+    ``Var(μ̂) = 1/Σ w``. Heterogeneity is described by Cochran's Q with I² and
+    H² computed from Q (as metafor does for this model); τ² is 0 by assumption.
+
+    Parameters
+    ----------
+    ci : {"z", "t"}, default "z"
+        Wald z, or the same SE with a t(k-1) distribution.
+    level : float, default 0.95
+        Confidence level.
+
+    References
+    ----------
+    .. [1] Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2010). A basic
+       introduction to fixed-effect and random-effects models for meta-analysis.
+       Res Synth Methods 1(2):97-111.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> res = mp.CommonEffect().fit(mp.GenericEffect(yi=[0.2, 0.4], vi=[0.01, 0.01]))
+    >>> round(res.estimate, 4), round(res.se, 4)
+    (0.3, 0.0707)
+    """
+
+    ci: str
+    level: float
+
+    def __init__(self, *, ci: str = "z", level: float = 0.95) -> None:
+        self.__attrs_init__(
+            ci=check_choice("CommonEffect", "ci", ci, ("z", "t")),
+            level=check_level("CommonEffect", level),
+        )
+
+    def fit(self, effects: EffectSet) -> MetaResult:
+        """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
+        effects = check_effects("CommonEffect", effects)
+        return _fit(self, effects, tau2_fit=None, ci=self.ci, prediction="metafor", i2="q")
+
+
+@attrs.frozen(init=False)
+class RandomEffects:
+    """Inverse-variance random-effects model with a pluggable τ² estimator.
+
+    The pooled effect is ``μ̂ = Σ w y / Σ w`` with ``w = 1/(v + τ̂²)``.
+
+    Parameters
+    ----------
+    tau2 : str or Tau2Estimator, optional
+        Estimator of τ² by name (``"REML"``, ``"DL"``, ``"ML"``, ``"PM"``, ``"EB"``,
+        ``"HE"``, ``"SJ"``, ``"HS"``; case-insensitive) or an estimator object.
+        Default from the convention (metafor: REML; revman5: DL).
+    ci : {"z", "hksj", "hksj-adhoc", "t"}, optional
+        Confidence-interval method: Wald z; Hartung–Knapp–Sidik–Jonkman with
+        t(k-1); its ad hoc variant that never makes the interval narrower than
+        Wald's; the Wald SE with t(k-1). Default from the convention ("z").
+    level : float, default 0.95
+        Confidence level of every interval.
+    prediction : {"metafor", "higgins"}, optional
+        Prediction interval ``μ̂ ± crit · sqrt(se² + τ²)`` with ``crit`` = z, or
+        t(k-1) under HKSJ/t (metafor); or t(k-2) (Higgins et al. 2009).
+    i2 : {"tau2", "q"}, optional
+        I² and H² from τ² and the typical within-study variance (metafor,
+        RevMan Web) or from Q (RevMan 5). Default from the convention.
+    convention : str or Convention, default "metafor"
+        Source of the defaults (``"revman5"``: DL, z, I² from Q).
+
+    Notes
+    -----
+    The Q-profile confidence interval of τ² (Viechtbauer 2007) is computed for
+    every fit; I² and H² intervals are derived from its bounds. With one study,
+    τ² is set to 0, heterogeneity is not estimable and t-based intervals fall
+    back to z, as in metafor; the result's ``notes`` say so.
+
+    References
+    ----------
+    .. [1] DerSimonian R, Laird N (1986). Meta-analysis in clinical trials.
+       Control Clin Trials 7(3):177-188.
+    .. [2] Hartung J, Knapp G (2001). A refined method for the meta-analysis of
+       controlled clinical trials with binary outcome. Stat Med 20(24):3875-3889.
+    .. [3] Sidik K, Jonkman JN (2002). A simple confidence interval for
+       meta-analysis. Stat Med 21(21):3153-3159.
+    .. [4] Röver C, Knapp G, Friede T (2015). Hartung-Knapp-Sidik-Jonkman approach
+       and its modification for random-effects meta-analysis with few studies.
+       BMC Med Res Methodol 15:99.
+    .. [5] Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of
+       random-effects meta-analysis. J R Stat Soc A 172(1):137-159.
+    .. [6] Viechtbauer W (2007). Confidence intervals for the amount of
+       heterogeneity in meta-analysis. Stat Med 26(1):37-52.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> eff = mp.GenericEffect(yi=[0.1, 0.5, 0.9, 0.3], vi=[0.01, 0.02, 0.04, 0.02])
+    >>> res = mp.RandomEffects(tau2="DL").fit(eff)
+    >>> round(res.estimate, 4), round(res.tau2, 4)
+    (0.4097, 0.0667)
+    >>> mp.RandomEffects(tau2="PM", ci="hksj")
+    RandomEffects(tau2=PauleMandel(), ci='hksj', level=0.95, prediction='metafor', i2='tau2')
+    """
+
+    tau2: Tau2Estimator
+    ci: str
+    level: float
+    prediction: str
+    i2: str
+
+    def __init__(
+        self,
+        tau2: str | Tau2Estimator | None = None,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        prediction: str | None = None,
+        i2: str | None = None,
+        convention: str | Convention = "metafor",
+    ) -> None:
+        conv = get_convention(convention)
+        owner = "RandomEffects"
+        self.__attrs_init__(
+            tau2=get_tau2(tau2 if tau2 is not None else conv.tau2, owner=owner),
+            ci=check_choice(owner, "ci", ci or conv.ci, CI_METHODS),
+            level=check_level(owner, level),
+            prediction=check_choice(owner, "prediction", prediction or conv.prediction, PI_METHODS),
+            i2=check_choice(owner, "i2", i2 or conv.i2, ("tau2", "q")),
+        )
+
+    def fit(self, effects: EffectSet) -> MetaResult:
+        """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
+        effects = check_effects("RandomEffects", effects)
+        tau2_fit: Tau2Fit | None = None
+        if effects.k >= 2:
+            tau2_fit = self.tau2.estimate(effects.yi, effects.vi)
+        return _fit(
+            self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
+        )
+
+
+def _fit(
+    model: CommonEffect | RandomEffects,
+    effects: EffectSet,
+    *,
+    tau2_fit: Tau2Fit | None,
+    ci: str,
+    prediction: str,
+    i2: str,
+) -> MetaResult:
+    owner = type(model).__name__
+    yi, vi, k = effects.yi, effects.vi, effects.k
+    level = model.level
+    random = isinstance(model, RandomEffects)
+    notes: list[str] = []
+    tau2, converged, iterations = 0.0, True, 0
+    if random and tau2_fit is not None:
+        tau2 = _f(tau2_fit.tau2)
+        converged = bool(np.all(tau2_fit.converged))
+        iterations = int(np.max(tau2_fit.iterations))
+        if not (math.isfinite(tau2) and tau2 >= 0):
+            raise MetapoolError(
+                f"The tau^2 estimator {tau2_fit.method!r} returned {tau2!r}; "
+                "an estimate must be finite and >= 0."
+            )
+        if not converged:
+            warnings.warn(
+                f"{owner}: the tau^2 estimator {tau2_fit.method!r} did not converge after "
+                f"{iterations} iterations; the result is flagged converged=False.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    if k == 1:
+        notes.append("k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if random else ""))
+        if ci != "z":
+            warnings.warn(
+                f"{owner}: ci={ci!r} needs k >= 2; using 'z' since k = 1 (as metafor does).",
+                SmallSampleWarning,
+                stacklevel=3,
+            )
+            notes.append(f"ci={ci!r} needs k >= 2; Wald z used instead")
+            ci = "z"
+    elif k == 2 and random:
+        notes.append("k = 2: tau^2 rests on two studies and is very imprecise")
+
+    pooled = pool(yi, vi, tau2, ci, level)
+    pi_low, pi_high = prediction_interval(pooled, tau2, k, prediction if random else "metafor", level)
+    if prediction == "higgins" and random and k < 3:
+        notes.append("Higgins prediction interval needs k >= 3: not estimable")
+
+    het = heterogeneity(yi, vi, tau2, i2 if random else "q")
+    tau2_ci = tau_ci = i2_ci = h2_ci = NOT_ESTIMABLE
+    if k >= 2:
+        q_p, i2_v, h2_v = _f(het.q_pvalue), _f(het.i2), _f(het.h2)
+        if random:
+            lo, hi, qp_conv, _ = q_profile(yi, vi, level)
+            converged = converged and bool(qp_conv)
+            tau2_ci = Interval(_f(lo), _f(hi))
+            tau_ci = Interval(math.sqrt(tau2_ci.low), math.sqrt(tau2_ci.high))
+            s2 = _f(het.s2)
+            i2_ci = Interval(100 * tau2_ci.low / (tau2_ci.low + s2), 100 * tau2_ci.high / (tau2_ci.high + s2))
+            h2_ci = Interval((tau2_ci.low + s2) / s2, (tau2_ci.high + s2) / s2)
+    else:
+        q_p = i2_v = h2_v = math.nan
+
+    if random:
+        method = "Random-effects model"
+        tau2_method: str | None = tau2_fit.method if tau2_fit is not None else model.tau2.name
+    else:
+        method = "Common-effect model"
+        tau2_method = None
+    df = None if pooled.df is None else _f(pooled.df)
+    ci_low, ci_high = _f(pooled.ci_low), _f(pooled.ci_high)
+    return MetaResult(
+        model=model,
+        method=method,
+        measure=effects.measure,
+        log_scale=effects.log_scale,
+        estimate=_f(pooled.estimate),
+        se=_f(pooled.se),
+        statistic=_f(pooled.statistic),
+        pvalue=_f(pooled.pvalue),
+        df=df,
+        ci=Interval(ci_low, ci_high),
+        pi=Interval(_f(pi_low), _f(pi_high)) if random else Interval(ci_low, ci_high),
+        tau2=tau2,
+        tau=math.sqrt(tau2),
+        tau2_ci=tau2_ci,
+        tau_ci=tau_ci,
+        i2=i2_v,
+        i2_ci=i2_ci,
+        h2=h2_v,
+        h2_ci=h2_ci,
+        q=_f(het.q),
+        q_df=het.q_df,
+        q_pvalue=q_p,
+        weights=np.asarray(pooled.weights, dtype=np.float64),
+        k=k,
+        converged=converged,
+        iterations=iterations,
+        level=level,
+        tau2_method=tau2_method,
+        ci_method=ci,
+        pi_method=prediction if random else "none (common effect: PI = CI)",
+        i2_method=i2 if random else "q",
+        yi=yi,
+        vi=vi,
+        labels=effects.labels,
+        effects=effects,
+        excluded=effects.excluded,
+        notes=tuple(notes),
+    )

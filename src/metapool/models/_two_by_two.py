@@ -1,0 +1,258 @@
+"""Models that pool 2×2 tables directly: Mantel–Haenszel and Peto."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from metapool._kernels import heterogeneity_from_q
+from metapool._validation import check_level
+from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio, double_zero_mask
+from metapool.exceptions import InvalidDataError, MetapoolTypeError
+from metapool.models._inference import two_sided_p, z_crit
+from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
+
+__all__ = ["MantelHaenszel", "Peto"]
+
+Array = NDArray[np.float64]
+Binary = RiskRatio | OddsRatio | RiskDifference
+
+
+def _mh_estimate(measure: str, a: Array, n1: Array, c: Array, n2: Array) -> tuple[float, float, Array]:
+    """MH estimate (log scale for RR/OR), its SE, and each study's MH weight."""
+    b, d = n1 - a, n2 - c
+    n = n1 + n2
+    if measure == "OR":
+        r, s = a * d / n, b * c / n
+        sr, ss = r.sum(), s.sum()
+        p, q = (a + d) / n, (b + c) / n
+        var = (
+            (p * r).sum() / (2 * sr**2)
+            + (p * s + q * r).sum() / (2 * sr * ss)
+            + (q * s).sum() / (2 * ss**2)
+        )
+        return math.log(sr / ss), math.sqrt(var), s
+    if measure == "RR":
+        r, s = a * n2 / n, c * n1 / n
+        sr, ss = r.sum(), s.sum()
+        var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (sr * ss)
+        return math.log(sr / ss), math.sqrt(var), s
+    w = n1 * n2 / n
+    sw = w.sum()
+    rd = float(((a * n2 - c * n1) / n).sum() / sw)
+    num = rd * (c * (n1 / n) ** 2 - a * (n2 / n) ** 2 + (n1 / n) * (n2 / n) * (n2 - n1) / 2).sum()
+    num += (a * (n2 - c) / n + c * (n1 - a) / n).sum() / 2
+    return rd, math.sqrt(num / sw**2), w
+
+
+def _two_by_two_result(
+    model: MantelHaenszel | Peto,
+    effects: Binary,
+    *,
+    method: str,
+    estimate: float,
+    se: float,
+    q: float,
+    q_df: int,
+    weights: Array,
+    notes: tuple[str, ...],
+) -> MetaResult:
+    crit = z_crit(model.level)
+    stat = estimate / se
+    ci = Interval(estimate - crit * se, estimate + crit * se)
+    if q_df >= 1:
+        i2, h2 = (float(x) for x in heterogeneity_from_q(q, q_df))
+        q_p = float(special.chdtrc(q_df, q))
+    else:
+        i2 = h2 = q_p = math.nan
+    return MetaResult(
+        model=model,
+        method=method,
+        measure=effects.measure,
+        log_scale=effects.log_scale,
+        estimate=estimate,
+        se=se,
+        statistic=stat,
+        pvalue=float(two_sided_p(np.asarray(stat), None)),
+        df=None,
+        ci=ci,
+        pi=ci,
+        tau2=0.0,
+        tau=0.0,
+        tau2_ci=NOT_ESTIMABLE,
+        tau_ci=NOT_ESTIMABLE,
+        i2=i2,
+        i2_ci=NOT_ESTIMABLE,
+        h2=h2,
+        h2_ci=NOT_ESTIMABLE,
+        q=q,
+        q_df=q_df,
+        q_pvalue=q_p,
+        weights=100.0 * weights / weights.sum(),
+        k=effects.k,
+        converged=True,
+        iterations=0,
+        level=model.level,
+        tau2_method=None,
+        ci_method="z",
+        pi_method="none (common effect: PI = CI)",
+        i2_method="q",
+        yi=effects.yi,
+        vi=effects.vi,
+        labels=effects.labels,
+        effects=effects,
+        excluded=effects.excluded,
+        notes=notes,
+    )
+
+
+@attrs.frozen(init=False)
+class MantelHaenszel:
+    """Mantel–Haenszel common-effect model for RR, OR and RD.
+
+    Pools the 2×2 tables without continuity corrections. Variances: Robins,
+    Breslow & Greenland (1986) for log OR, Greenland & Robins (1985) for log RR,
+    and Sato, Greenland & Robins (1989) for RD, as in metafor's ``rma.mh`` and
+    RevMan. Heterogeneity: Cochran's Q of the study effects (``yi``, ``vi`` of the
+    effect-size set, i.e. with its continuity correction) around the MH estimate,
+    leaving out double-zero studies (as metafor and RevMan 5); I² and H² from Q.
+
+    Parameters
+    ----------
+    level : float, default 0.95
+        Confidence level.
+
+    References
+    ----------
+    .. [1] Mantel N, Haenszel W (1959). Statistical aspects of the analysis of data
+       from retrospective studies of disease. J Natl Cancer Inst 22(4):719-748.
+    .. [2] Greenland S, Robins JM (1985). Estimation of a common effect parameter
+       from sparse follow-up data. Biometrics 41(1):55-68.
+    .. [3] Robins J, Breslow N, Greenland S (1986). Estimators of the Mantel-Haenszel
+       variance consistent in both sparse data and large-strata limiting models.
+       Biometrics 42(2):311-323.
+    .. [4] Sato T, Greenland S, Robins JM (1989). On the variance estimator for the
+       Mantel-Haenszel risk difference. Biometrics 45(4):1323-1324.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> rr = mp.RiskRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
+    >>> str(mp.MantelHaenszel().fit(rr).back_transform())
+    'RR 2.07 [1.20, 3.56]'
+    """
+
+    level: float
+
+    def __init__(self, *, level: float = 0.95) -> None:
+        self.__attrs_init__(level=check_level("MantelHaenszel", level))
+
+    def fit(self, effects: Binary) -> MetaResult:
+        """Pool a :class:`RiskRatio`, :class:`OddsRatio` or :class:`RiskDifference` set."""
+        if not isinstance(effects, (RiskRatio, OddsRatio, RiskDifference)):
+            raise MetapoolTypeError(
+                "MantelHaenszel.fit expects RiskRatio, OddsRatio or RiskDifference effects. "
+                f"Got {type(effects).__name__}."
+            )
+        a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
+        measure = effects.measure
+        if measure in ("RR", "OR"):
+            if a.sum() == 0 or c.sum() == 0 or (measure == "OR" and ((n1 - a).sum() == 0 or (n2 - c).sum() == 0)):
+                raise InvalidDataError(
+                    f"MantelHaenszel: the pooled {measure} is not estimable because one arm has "
+                    "no events (or only events) in every study."
+                )
+        estimate, se, mh_w = _mh_estimate(measure, a, n1, c, n2)
+        dz = double_zero_mask(a, n1, c, n2)
+        notes: tuple[str, ...] = ()
+        if dz.any():
+            listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(dz))
+            notes = (
+                f"double-zero studies ({listed}) are left out of Q"
+                + (f" and contribute nothing to the MH {measure}" if measure != "RD" else ""),
+            )
+        y, v = effects.yi[~dz], effects.vi[~dz]
+        q = float(max(0.0, (((y - estimate) ** 2) / v).sum())) if y.size else 0.0
+        return _two_by_two_result(
+            self,
+            effects,
+            method="Mantel-Haenszel common-effect model",
+            estimate=estimate,
+            se=se,
+            q=q,
+            q_df=int(y.size) - 1,
+            weights=mh_w,
+            notes=notes,
+        )
+
+
+@attrs.frozen(init=False)
+class Peto:
+    """Peto's one-step odds ratio (common effect).
+
+    With ``E = n1 (a + c)/N`` and ``V = n1 n2 (a + c)(b + d) / (N² (N - 1))``,
+    ``log OR = Σ(a - E) / Σ V`` with ``SE = 1/sqrt(Σ V)``; Q is
+    ``Σ (a - E)²/V - (Σ(a - E))² / Σ V``. Studies with ``V = 0`` (no events or only
+    events in both arms) carry no information and are left out of Q.
+
+    Parameters
+    ----------
+    level : float, default 0.95
+        Confidence level.
+
+    References
+    ----------
+    .. [1] Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985). Beta blockade during
+       and after myocardial infarction: an overview of the randomized trials.
+       Prog Cardiovasc Dis 27(5):335-371.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> or_ = mp.OddsRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
+    >>> str(mp.Peto().fit(or_).back_transform())
+    'OR 2.56 [1.38, 4.75]'
+    """
+
+    level: float
+
+    def __init__(self, *, level: float = 0.95) -> None:
+        self.__attrs_init__(level=check_level("Peto", level))
+
+    def fit(self, effects: OddsRatio) -> MetaResult:
+        """Pool an :class:`OddsRatio` set."""
+        if not isinstance(effects, OddsRatio):
+            raise MetapoolTypeError(
+                f"Peto.fit expects OddsRatio effects. Got {type(effects).__name__}."
+            )
+        a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
+        n = n1 + n2
+        m1 = a + c
+        e = n1 * m1 / n
+        v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
+        informative = v > 0
+        if not informative.any():
+            raise InvalidDataError("Peto: no study has events in one arm but not both; not estimable.")
+        o_e, v_i = (a - e)[informative], v[informative]
+        estimate = float(o_e.sum() / v_i.sum())
+        se = float(1.0 / math.sqrt(v_i.sum()))
+        q = float(max(0.0, (o_e**2 / v_i).sum() - o_e.sum() ** 2 / v_i.sum()))
+        notes: tuple[str, ...] = ()
+        if not informative.all():
+            listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(~informative))
+            notes = (f"studies without information (V = 0: {listed}) are left out of Q",)
+        return _two_by_two_result(
+            self,
+            effects,
+            method="Peto common-effect model",
+            estimate=estimate,
+            se=se,
+            q=q,
+            q_df=int(informative.sum()) - 1,
+            weights=v,
+            notes=notes,
+        )

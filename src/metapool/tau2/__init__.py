@@ -1,0 +1,41 @@
+"""Interchangeable estimators of the between-study variance τ².
+
+Every estimator is a small frozen class with a ``name`` and an
+``estimate(yi, vi, X=None)`` method (the :class:`Tau2Estimator` protocol),
+registered by name so that ``RandomEffects(tau2="REML")`` and
+``RandomEffects(tau2=REML())`` are the same model.
+
+=======  =============================  =========================
+name     class                          kind
+=======  =============================  =========================
+``DL``   :class:`DerSimonianLaird`      moment, truncated at 0
+``HE``   :class:`HedgesOlkin`           moment, truncated at 0
+``HS``   :class:`HunterSchmidt`         moment, truncated at 0
+``SJ``   :class:`SidikJonkman`          moment, positive
+``PM``   :class:`PauleMandel`           generalised Q equation
+``EB``   :class:`EmpiricalBayes`        generalised Q equation
+``ML``   :class:`ML`                    likelihood (global max)
+``REML`` :class:`REML`                  restricted likelihood
+=======  =============================  =========================
+"""
+
+from metapool.tau2._base import Tau2Estimator, Tau2Fit, available, get, register
+from metapool.tau2._likelihood import ML, REML
+from metapool.tau2._moment import DerSimonianLaird, HedgesOlkin, HunterSchmidt, SidikJonkman
+from metapool.tau2._qsolve import EmpiricalBayes, PauleMandel
+
+__all__ = [
+    "ML",
+    "REML",
+    "DerSimonianLaird",
+    "EmpiricalBayes",
+    "HedgesOlkin",
+    "HunterSchmidt",
+    "PauleMandel",
+    "SidikJonkman",
+    "Tau2Estimator",
+    "Tau2Fit",
+    "available",
+    "get",
+    "register",
+]

@@ -1,0 +1,141 @@
+"""Likelihood-based estimators of τ²: ML and REML, found at their global maximum.
+
+The (restricted) log-likelihood of τ² is smooth on ``[0, ∞)`` and its score is
+negative for every ``τ² >= U = max(2 k v_max, 2 RSS_OLS)`` (a bound shown in
+``docs/methods``), so the maximiser lies in ``[0, U]``. The search evaluates the
+log-likelihood and its score on a grid (0 and a geometric grid up to U, about
+ten points per decade), keeps every local maximum the grid reveals (a score
+sign change from + to -, or the boundary 0 when the score there is <= 0),
+takes the one with the highest log-likelihood and solves the score equation
+inside that grid cell with a bracketed solver to a tolerance of about 1e-12
+relative to the sampling variances. It cannot diverge, and it returns the
+boundary 0 exactly when that is the maximum.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from metapool._kernels import ols_rss, trace_p, wls
+from metapool._roots import bracketed_root
+from metapool.tau2._base import Tau2Fit, register
+from metapool.tau2._qsolve import XTOL_FACTOR
+
+__all__ = ["ML", "REML", "log_likelihood", "score"]
+
+Array = NDArray[np.float64]
+
+
+def log_likelihood(
+    tau2: Array | float, yi: Array, vi: Array, X: Array | None = None, *, reml: bool = True
+) -> Array:
+    """(Restricted) log-likelihood of τ², profiled over β, without constants.
+
+    ``tau2`` has shape ``yi.shape[:-1]``; for a grid, give ``tau2`` one more
+    trailing axis and ``yi``/``vi`` a matching axis before the study axis.
+    """
+    tot = vi + np.asarray(tau2, dtype=np.float64)[..., None]
+    w = 1.0 / tot
+    fit = wls(yi, w, X)
+    ll = -0.5 * (np.log(tot).sum(axis=-1) + fit.rss)
+    if reml:
+        ll = ll + 0.5 * np.linalg.slogdet(fit.cov)[1]
+    return np.asarray(ll)
+
+
+def score(
+    tau2: Array | float, yi: Array, vi: Array, X: Array | None = None, *, reml: bool = True
+) -> Array:
+    """Derivative of :func:`log_likelihood` with respect to τ²."""
+    w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
+    fit = wls(yi, w, X)
+    wr2 = (w * w * fit.resid * fit.resid).sum(axis=-1)
+    if reml:
+        return np.asarray(0.5 * (wr2 - trace_p(w, X, fit.cov)))
+    return np.asarray(0.5 * (wr2 - w.sum(axis=-1)))
+
+
+def _maximise(yi: Array, vi: Array, X: Array | None, reml: bool) -> tuple[Array, Array, Array]:
+    k = yi.shape[-1]
+    upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
+    lower = 1e-6 * vi.min(axis=-1)
+    decades = float(np.max(np.log10(upper / lower)))
+    n_geo = int(np.clip(np.ceil(10 * decades), 40, 200))
+    steps = np.linspace(0.0, 1.0, n_geo)
+    geo = lower[..., None] * (upper / lower)[..., None] ** steps
+    grid = np.concatenate([np.zeros(geo.shape[:-1] + (1,)), geo], axis=-1)  # (..., G)
+
+    yg, vg = yi[..., None, :], vi[..., None, :]
+    ll = log_likelihood(grid, yg, vg, X, reml=reml)
+    sc = score(grid, yg, vg, X, reml=reml)
+
+    # Candidate local maxima: cells [g_j, g_j+1] with score + then <= 0, and the boundary.
+    cell = (sc[..., :-1] > 0) & (sc[..., 1:] <= 0)
+    cell_value = np.where(cell, np.maximum(ll[..., :-1], ll[..., 1:]), -np.inf)
+    best_cell = np.argmax(cell_value, axis=-1)
+    best_cell_value = np.take_along_axis(cell_value, best_cell[..., None], axis=-1)[..., 0]
+    boundary_value = np.where(sc[..., 0] <= 0, ll[..., 0], -np.inf)
+    interior = best_cell_value > boundary_value
+
+    take = best_cell[..., None]
+    lo = np.take_along_axis(grid, take, axis=-1)[..., 0]
+    hi = np.take_along_axis(grid, take + 1, axis=-1)[..., 0]
+    f_lo = np.where(interior, np.take_along_axis(sc, take, axis=-1)[..., 0], 1.0)
+    f_hi = np.where(interior, np.take_along_axis(sc, take + 1, axis=-1)[..., 0], -1.0)
+    hi = np.where(interior, hi, lo)
+    res = bracketed_root(
+        lambda t: score(t, yi, vi, X, reml=reml),
+        lo,
+        hi,
+        f_lo,
+        f_hi,
+        xtol=XTOL_FACTOR * vi.mean(axis=-1),
+    )
+    tau2 = np.where(interior, res.root, 0.0)
+    iterations = np.where(interior, res.iterations, 0)
+    converged = np.where(interior, res.converged, True)
+    return tau2, converged, iterations
+
+
+@register("RestrictedMaximumLikelihood")
+@attrs.frozen
+class REML:
+    """Restricted maximum-likelihood estimator, at the global maximum on ``[0, ∞)``.
+
+    References
+    ----------
+    .. [1] Harville DA (1977). Maximum likelihood approaches to variance component
+       estimation and to related problems. J Am Stat Assoc 72(358):320-338.
+    .. [2] Viechtbauer W (2005). Bias and efficiency of meta-analytic variance
+       estimators in the random-effects model. J Educ Behav Stat 30(3):261-293.
+    """
+
+    name: ClassVar[str] = "REML"
+
+    def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
+        tau2, conv, it = _maximise(yi, vi, X, reml=True)
+        return Tau2Fit(tau2=tau2, converged=conv, iterations=it, method=self.name)
+
+
+@register("MaximumLikelihood")
+@attrs.frozen
+class ML:
+    """Maximum-likelihood estimator, at the global maximum on ``[0, ∞)``.
+
+    References
+    ----------
+    .. [1] Hardy RJ, Thompson SG (1996). A likelihood approach to meta-analysis
+       with random effects. Stat Med 15(6):619-629.
+    .. [2] Viechtbauer W (2005). Bias and efficiency of meta-analytic variance
+       estimators in the random-effects model. J Educ Behav Stat 30(3):261-293.
+    """
+
+    name: ClassVar[str] = "ML"
+
+    def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
+        tau2, conv, it = _maximise(yi, vi, X, reml=False)
+        return Tau2Fit(tau2=tau2, converged=conv, iterations=it, method=self.name)
