@@ -67,8 +67,8 @@ def bracketed_root(
         with np.errstate(divide="ignore", invalid="ignore"):
             secant = (a * fb - b * fa) / (fb - fa)
         width = np.abs(b - a)
-        use_bisect = ~np.isfinite(secant) | (secant <= np.minimum(a, b)) | (
-            secant >= np.maximum(a, b)
+        use_bisect = (
+            ~np.isfinite(secant) | (secant <= np.minimum(a, b)) | (secant >= np.maximum(a, b))
         )
         use_bisect |= width > 0.5 * width_two_ago
         c = np.where(use_bisect, 0.5 * (a + b), secant)

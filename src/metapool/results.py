@@ -244,7 +244,10 @@ class MetaResult:
             head += f"; tau^2 estimator: {self.tau2_method}"
         head += f"; CI: {self.ci_method})"
         name = _MEASURE_NAMES.get(self.measure, self.measure)
-        lines = [head, f"Measure: {name} ({self.measure})" + (", log scale" if self.log_scale else "")]
+        lines = [
+            head,
+            f"Measure: {name} ({self.measure})" + (", log scale" if self.log_scale else ""),
+        ]
         lines.append("")
         df_txt = "" if self.df is None else f" (df = {self.df:g})"
         lines.append(

@@ -274,10 +274,19 @@ binary_fit_record <- function(kind, measure, ai, n1i, ci, n2i, level = 0.95) {
 jarray <- function(x) structure(x, class = c("jarray", class(x)))
 
 fmt_num <- function(x) {
+  if (length(x) == 1L) {                   # fast path for scalars
+    if (!is.finite(x)) return("null")
+    if (x == round(x) && abs(x) < 1e15) return(if (x == 0) "0" else sprintf("%.0f", x))
+    s <- sprintf("%.15g", x)
+    if (as.numeric(s) == x) return(s)
+    s <- sprintf("%.16g", x)
+    if (as.numeric(s) == x) return(s)
+    return(sprintf("%.17g", x))
+  }
   out <- rep("null", length(x))            # NA, NaN, Inf, -Inf -> null
   fin <- is.finite(x)
   int <- fin & x == round(x) & abs(x) < 1e15
-  out[int] <- formatC(x[int], format = "f", digits = 0)
+  out[int] <- sprintf("%.0f", x[int])
   out[out == "-0"] <- "0"
   todo <- fin & !int
   for (d in 15:17) {                       # shortest of %.15g/%.16g/%.17g that round-trips

@@ -129,7 +129,9 @@ class _BinaryEffect(EffectSet):
             n, e = arr["n" + arm], arr["events" + arm]
             require(owner, "n" + arm, n, n >= 1, ">= 1", lab, idx)
             require(owner, "events" + arm, e, e >= 0, ">= 0", lab, idx)
-            require(owner, "events" + arm, e, e <= n, f"<= n{arm} (events cannot exceed n)", lab, idx)
+            require(
+                owner, "events" + arm, e, e <= n, f"<= n{arm} (events cannot exceed n)", lab, idx
+            )
 
         excluded = list(prep.excluded)
         dzm = double_zero_mask(arr["events1"], arr["n1"], arr["events2"], arr["n2"])

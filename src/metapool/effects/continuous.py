@@ -32,7 +32,9 @@ def _prepare_arms(
     for arm in ("1", "2"):
         sd, n = a["sd" + arm], a["n" + arm]
         require(owner, "sd" + arm, sd, sd > 0, "> 0", prep.labels, prep.index)
-        require(owner, "n" + arm, n, n >= 2, ">= 2 (an SD needs two values)", prep.labels, prep.index)
+        require(
+            owner, "n" + arm, n, n >= 2, ">= 2 (an SD needs two values)", prep.labels, prep.index
+        )
     return prep
 
 

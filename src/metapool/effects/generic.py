@@ -79,9 +79,7 @@ class GenericEffect(EffectSet):
             nan_policy=nan_policy,
         )
         spread = prep.arrays[spread_name]
-        require(
-            owner, spread_name, spread, spread > 0, "> 0 (positive)", prep.labels, prep.index
-        )
+        require(owner, spread_name, spread, spread > 0, "> 0 (positive)", prep.labels, prep.index)
         variances = spread if spread_name == "vi" else spread**2
         self.__attrs_init__(
             yi=prep.arrays["yi"],

@@ -131,7 +131,7 @@ def q_profile(yi: Array, vi: Array, level: float) -> tuple[Array, Array, Array, 
     df = yi.shape[-1] - 1
     alpha = 1.0 - level
     targets = np.array([special.chdtri(df, alpha / 2), special.chdtri(df, 1 - alpha / 2)])
-    shape = (2,) + yi.shape[:-1]
+    shape = (2, *yi.shape[:-1])
     target = targets.reshape((2,) + (1,) * (yi.ndim - 1))
     res = solve_generalized_q(
         np.broadcast_to(yi, shape + yi.shape[-1:]),

@@ -221,7 +221,9 @@ def _fit(
                 stacklevel=3,
             )
     if k == 1:
-        notes.append("k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if random else ""))
+        notes.append(
+            "k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if random else "")
+        )
         if ci != "z":
             warnings.warn(
                 f"{owner}: ci={ci!r} needs k >= 2; using 'z' since k = 1 (as metafor does).",
@@ -234,7 +236,9 @@ def _fit(
         notes.append("k = 2: tau^2 rests on two studies and is very imprecise")
 
     pooled = pool(yi, vi, tau2, ci, level)
-    pi_low, pi_high = prediction_interval(pooled, tau2, k, prediction if random else "metafor", level)
+    pi_low, pi_high = prediction_interval(
+        pooled, tau2, k, prediction if random else "metafor", level
+    )
     if prediction == "higgins" and random and k < 3:
         notes.append("Higgins prediction interval needs k >= 3: not estimable")
 
@@ -248,17 +252,19 @@ def _fit(
             tau2_ci = Interval(_f(lo), _f(hi))
             tau_ci = Interval(math.sqrt(tau2_ci.low), math.sqrt(tau2_ci.high))
             s2 = _f(het.s2)
-            i2_ci = Interval(100 * tau2_ci.low / (tau2_ci.low + s2), 100 * tau2_ci.high / (tau2_ci.high + s2))
+            i2_ci = Interval(
+                100 * tau2_ci.low / (tau2_ci.low + s2), 100 * tau2_ci.high / (tau2_ci.high + s2)
+            )
             h2_ci = Interval((tau2_ci.low + s2) / s2, (tau2_ci.high + s2) / s2)
     else:
         q_p = i2_v = h2_v = math.nan
 
-    if random:
+    tau2_method: str | None = None
+    if isinstance(model, RandomEffects):
         method = "Random-effects model"
-        tau2_method: str | None = tau2_fit.method if tau2_fit is not None else model.tau2.name
+        tau2_method = tau2_fit.method if tau2_fit is not None else model.tau2.name
     else:
         method = "Common-effect model"
-        tau2_method = None
     df = None if pooled.df is None else _f(pooled.df)
     ci_low, ci_high = _f(pooled.ci_low), _f(pooled.ci_high)
     return MetaResult(

@@ -22,7 +22,9 @@ Array = NDArray[np.float64]
 Binary = RiskRatio | OddsRatio | RiskDifference
 
 
-def _mh_estimate(measure: str, a: Array, n1: Array, c: Array, n2: Array) -> tuple[float, float, Array]:
+def _mh_estimate(
+    measure: str, a: Array, n1: Array, c: Array, n2: Array
+) -> tuple[float, float, Array]:
     """MH estimate (log scale for RR/OR), its SE, and each study's MH weight."""
     b, d = n1 - a, n2 - c
     n = n1 + n2
@@ -160,12 +162,15 @@ class MantelHaenszel:
             )
         a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
         measure = effects.measure
-        if measure in ("RR", "OR"):
-            if a.sum() == 0 or c.sum() == 0 or (measure == "OR" and ((n1 - a).sum() == 0 or (n2 - c).sum() == 0)):
-                raise InvalidDataError(
-                    f"MantelHaenszel: the pooled {measure} is not estimable because one arm has "
-                    "no events (or only events) in every study."
-                )
+        if measure in ("RR", "OR") and (
+            a.sum() == 0
+            or c.sum() == 0
+            or (measure == "OR" and ((n1 - a).sum() == 0 or (n2 - c).sum() == 0))
+        ):
+            raise InvalidDataError(
+                f"MantelHaenszel: the pooled {measure} is not estimable because one arm has "
+                "no events (or only events) in every study."
+            )
         estimate, se, mh_w = _mh_estimate(measure, a, n1, c, n2)
         dz = double_zero_mask(a, n1, c, n2)
         notes: tuple[str, ...] = ()
@@ -236,7 +241,9 @@ class Peto:
         v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
         informative = v > 0
         if not informative.any():
-            raise InvalidDataError("Peto: no study has events in one arm but not both; not estimable.")
+            raise InvalidDataError(
+                "Peto: no study has events in one arm but not both; not estimable."
+            )
         o_e, v_i = (a - e)[informative], v[informative]
         estimate = float(o_e.sum() / v_i.sum())
         se = float(1.0 / math.sqrt(v_i.sum()))

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool.exceptions import InvalidParameterError
+from metapool.exceptions import InvalidParameterError, MetapoolTypeError
 
 __all__ = [
     "Tau2Estimator",
@@ -73,7 +73,8 @@ class Tau2Estimator(Protocol):
     ...         return mp.tau2.Tau2Fit(tau2=np.full(shape, self.value),
     ...                                converged=np.ones(shape, bool),
     ...                                iterations=np.zeros(shape, np.int64), method=self.name)
-    >>> res = mp.RandomEffects(tau2=Fixed(0.05)).fit(mp.GenericEffect(yi=[0.1, 0.5], vi=[0.01, 0.02]))
+    >>> effects = mp.GenericEffect(yi=[0.1, 0.5], vi=[0.01, 0.02])
+    >>> res = mp.RandomEffects(tau2=Fixed(0.05)).fit(effects)
     >>> res.tau2
     0.05
     """
@@ -137,14 +138,12 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
             )
         instance: Tau2Estimator = cls()
         return instance
-    if isinstance(estimator, Tau2Estimator):
-        return estimator
-    from metapool.exceptions import MetapoolTypeError
-
-    raise MetapoolTypeError(
-        f"The 'tau2' parameter of {owner} must be an estimator name or an object with a "
-        f"'name' and an 'estimate(yi, vi, X=None)' method. Got {estimator!r} instead."
-    )
+    if not isinstance(estimator, Tau2Estimator):
+        raise MetapoolTypeError(
+            f"The 'tau2' parameter of {owner} must be an estimator name or an object with a "
+            f"'name' and an 'estimate(yi, vi, X=None)' method. Got {estimator!r} instead."
+        )
+    return estimator
 
 
 def closed_form(tau2: Array, method: str) -> Tau2Fit:

@@ -59,7 +59,9 @@ def score(
     return np.asarray(0.5 * (wr2 - w.sum(axis=-1)))
 
 
-def _maximise(yi: Array, vi: Array, X: Array | None, reml: bool) -> tuple[Array, Array, Array]:
+def _maximise(
+    yi: Array, vi: Array, X: Array | None, reml: bool
+) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
     k = yi.shape[-1]
     upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
     lower = 1e-6 * vi.min(axis=-1)
@@ -67,7 +69,7 @@ def _maximise(yi: Array, vi: Array, X: Array | None, reml: bool) -> tuple[Array,
     n_geo = int(np.clip(np.ceil(10 * decades), 40, 200))
     steps = np.linspace(0.0, 1.0, n_geo)
     geo = lower[..., None] * (upper / lower)[..., None] ** steps
-    grid = np.concatenate([np.zeros(geo.shape[:-1] + (1,)), geo], axis=-1)  # (..., G)
+    grid = np.concatenate([np.zeros((*geo.shape[:-1], 1)), geo], axis=-1)  # (..., G)
 
     yg, vg = yi[..., None, :], vi[..., None, :]
     ll = log_likelihood(grid, yg, vg, X, reml=reml)
@@ -96,8 +98,8 @@ def _maximise(yi: Array, vi: Array, X: Array | None, reml: bool) -> tuple[Array,
         xtol=XTOL_FACTOR * vi.mean(axis=-1),
     )
     tau2 = np.where(interior, res.root, 0.0)
-    iterations = np.where(interior, res.iterations, 0)
-    converged = np.where(interior, res.converged, True)
+    iterations = np.where(interior, res.iterations, 0).astype(np.int64)
+    converged = np.where(interior, res.converged, True).astype(bool)
     return tau2, converged, iterations
 
 

@@ -35,9 +35,7 @@ def generalized_q(tau2: Array, yi: Array, vi: Array, X: Array | None = None) -> 
     return wls(yi, 1.0 / (vi + np.asarray(tau2)[..., None]), X).rss
 
 
-def solve_generalized_q(
-    yi: Array, vi: Array, X: Array | None, target: Array | float
-) -> RootResult:
+def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
     """Solve ``Q(τ²) = target`` for τ² >= 0 (0 when ``Q(0) <= target``)."""
     target = np.broadcast_to(np.asarray(target, dtype=np.float64), yi.shape[:-1])
     q0 = generalized_q(np.zeros(yi.shape[:-1]), yi, vi, X) - target

@@ -1,0 +1,73 @@
+"""Loading the pinned metafor reference (tests/reference/metafor_reference.json)."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import metapool as mp
+
+REFERENCE = Path(__file__).parent / "reference" / "metafor_reference.json"
+
+#: metafor's name of each CI method -> metapool's
+TEST_TO_CI = {"z": "z", "knha": "hksj", "adhoc": "hksj-adhoc", "t": "t"}
+ITERATIVE = {"REML", "ML", "PM", "EB"}
+
+
+@cache
+def reference() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(REFERENCE.read_text())
+    return data
+
+
+def datasets() -> list[dict[str, Any]]:
+    return list(reference()["datasets"])
+
+
+def dataset(name: str) -> dict[str, Any]:
+    return next(d for d in datasets() if d["name"] == name)
+
+
+def effects_of(ds: dict[str, Any], **kwargs: Any) -> mp.EffectSet:
+    """Build the metapool effect set of a reference dataset (metafor's defaults)."""
+    inp, labels = ds["input"], ds["labels"]
+    measure = ds["measure"]
+    if measure == "MD":
+        return mp.MeanDifference(**inp, labels=labels, **kwargs)
+    if measure == "SMD":
+        return mp.SMD(**inp, labels=labels, **kwargs)
+    if measure in ("RR", "OR", "RD"):
+        cls = {"RR": mp.RiskRatio, "OR": mp.OddsRatio, "RD": mp.RiskDifference}[measure]
+        return cls(**inp, labels=labels, **kwargs)
+    return mp.GenericEffect(yi=inp["yi"], vi=inp["vi"], labels=labels, **kwargs)
+
+
+FIELDS = {
+    # reference field -> function of a MetaResult
+    "estimate": lambda r: r.estimate,
+    "se": lambda r: r.se,
+    "statistic": lambda r: r.statistic,
+    "pvalue": lambda r: r.pvalue,
+    "ci_low": lambda r: r.ci.low,
+    "ci_high": lambda r: r.ci.high,
+    "pi_low": lambda r: r.pi.low,
+    "pi_high": lambda r: r.pi.high,
+    "tau2": lambda r: r.tau2,
+    "tau2_ci_low": lambda r: r.tau2_ci.low,
+    "tau2_ci_high": lambda r: r.tau2_ci.high,
+    "i2": lambda r: r.i2,
+    "i2_ci_low": lambda r: r.i2_ci.low,
+    "i2_ci_high": lambda r: r.i2_ci.high,
+    "h2": lambda r: r.h2,
+    "h2_ci_low": lambda r: r.h2_ci.low,
+    "h2_ci_high": lambda r: r.h2_ci.high,
+    "q": lambda r: r.q,
+    "q_pvalue": lambda r: r.q_pvalue,
+}
+
+
+def is_missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
