@@ -76,7 +76,9 @@ def _fit_cases() -> list[Any]:
     cases = []
     for ds in datasets():
         for fit in ds["fits"]:
-            cases.append(pytest.param(ds["name"], fit, id=f"{ds['name']}-{fit['method']}-{fit['test']}"))
+            cases.append(
+                pytest.param(ds["name"], fit, id=f"{ds['name']}-{fit['method']}-{fit['test']}")
+            )
     return cases
 
 
@@ -158,7 +160,9 @@ def test_peto_matches_rma_peto(name: str) -> None:
     _compare(res, ref, RTOL_CLOSED, fields)
 
 
-@pytest.mark.parametrize("fit", reference()["level_090"]["fits"], ids=lambda f: f"{f['method']}-{f['test']}")
+@pytest.mark.parametrize(
+    "fit", reference()["level_090"]["fits"], ids=lambda f: f"{f['method']}-{f['test']}"
+)
 def test_level_090(fit: dict[str, Any]) -> None:
     eff = effects_of(dataset(reference()["level_090"]["dataset"]))
     res = mp.RandomEffects(tau2=fit["method"], ci=TEST_TO_CI[fit["test"]], level=0.90).fit(eff)

@@ -79,6 +79,11 @@ class BackTransformed:
         }
 
 
+def _p_text(p: float) -> str:
+    text = fmt_p_metafor(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def _json_float(x: float | None) -> float | None:
     if x is None:
         return None
@@ -252,7 +257,7 @@ class MetaResult:
         df_txt = "" if self.df is None else f" (df = {self.df:g})"
         lines.append(
             f"  estimate = {fmt(self.estimate, digits)}  se = {fmt(self.se, digits)}  "
-            f"{stat_name} = {fmt(self.statistic, 3)}{df_txt}  p = {fmt_p_metafor(self.pvalue)}"
+            f"{stat_name} = {fmt(self.statistic, 3)}{df_txt}  {_p_text(self.pvalue)}"
         )
         lines.append(f"  {pct}% CI: {self.ci.format(digits)}")
         lines.append(f"  {pct}% prediction interval ({self.pi_method}): {self.pi.format(digits)}")
@@ -275,16 +280,15 @@ class MetaResult:
             f"H^2 = {fmt(self.h2, 2)} [{self.i2_method}-based]"
         )
         if self.q_df > 0:
-            lines.append(
-                f"  Q = {self.q:.{digits}f} (df = {self.q_df}), p = {fmt_p_metafor(self.q_pvalue)}"
-            )
+            lines.append(f"  Q = {self.q:.{digits}f} (df = {self.q_df}), {_p_text(self.q_pvalue)}")
         else:
             lines.append("  Q: not estimable (one study)")
         lines.append("")
         lines.append("RevMan style")
         lines.append("  " + self.revman_heterogeneity())
         lines.append(
-            f"  Test for overall effect: {stat_name.upper()} = {abs(self.statistic):.2f} "
+            f"  Test for overall effect: {'Z' if self.df is None else 't'} = "
+            f"{abs(self.statistic):.2f} "
             f"({fmt_p_revman(self.pvalue)})"
         )
         if self.excluded:

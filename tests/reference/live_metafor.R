@@ -70,9 +70,7 @@ fit_method <- function(yi, vi, method, label, control, ci_control) {
   unname(recs[tests])
 }
 
-results <- vector("list", length(spec$cases))
-for (i in seq_along(spec$cases)) {
-  case <- spec$cases[[i]]
+run_case <- function(case) {
   yi <- num_vec(case$yi)
   vi <- num_vec(case$vi)
   ctrl <- tight_rma_control(yi[is.finite(yi)], vi[is.finite(vi)])
@@ -82,7 +80,21 @@ for (i in seq_along(spec$cases)) {
     fits <- c(fits, fit_method(yi, vi, m, m, ctrl, ci_ctrl))
   }
   fits <- c(fits, fit_method(yi, vi, "REML", "REML_default", NULL, NULL))
-  results[[i]] <- list(id = as.character(case$id), fits = fits)
+  list(id = as.character(case$id), fits = fits)
+}
+
+# Cases are independent: spread them over forked workers (default 2, capped at
+# the number of cores; set LIVE_METAFOR_CORES=1 to run serially).
+n_cores <- suppressWarnings(as.integer(Sys.getenv("LIVE_METAFOR_CORES", "2")))
+if (is.na(n_cores) || n_cores < 1L) n_cores <- 1L
+n_cores <- min(n_cores, max(1L, parallel::detectCores(logical = TRUE)), max(1L, length(spec$cases)))
+if (n_cores > 1L && .Platform$OS.type == "unix") {
+  results <- parallel::mclapply(spec$cases, run_case, mc.cores = n_cores,
+                                mc.preschedule = TRUE)
+  failed <- vapply(results, function(r) inherits(r, "try-error") || is.null(r), logical(1))
+  if (any(failed)) results[failed] <- lapply(spec$cases[failed], run_case)  # retry serially
+} else {
+  results <- lapply(spec$cases, run_case)
 }
 
 out <- list(metafor_version = metafor_version_string(),

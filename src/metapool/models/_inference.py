@@ -162,7 +162,8 @@ def heterogeneity(yi: Array, vi: Array, tau2: Array | float, i2_method: str) -> 
     w = 1.0 / vi
     q = wls(yi, w).rss
     df = k - 1
-    s2 = np.asarray(df / trace_p(w))
+    with np.errstate(divide="ignore", invalid="ignore"):  # k = 1: 0/0, not estimable
+        s2 = np.asarray(df / trace_p(w))
     if i2_method == "q":
         i2, h2 = heterogeneity_from_q(q, df)
     else:

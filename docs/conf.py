@@ -1,0 +1,110 @@
+"""Sphinx configuration of the metapool documentation.
+
+Build with::
+
+    sphinx-build -W --keep-going -b html docs docs/_build/html
+
+Only Sphinx's built-in extensions and the default theme are used, so
+``pip install -r docs/requirements.txt`` (plus metapool's own runtime
+dependencies: numpy, scipy, attrs) is all a build needs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Import metapool from the source tree, so that the docs build without
+# installing the package (an installed copy would be shadowed by this one).
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.abspath(os.path.join(HERE, "..", "src")))
+
+import metapool  # noqa: E402
+
+# -- Project information -----------------------------------------------------
+
+project = "metapool"
+author = "metapool developers"
+copyright = "metapool developers"  # noqa: A001 - the name Sphinx expects
+release = metapool.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- General configuration ---------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx.ext.intersphinx",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+source_suffix = {".rst": "restructuredtext"}
+root_doc = "index"
+language = "en"
+
+pygments_style = "sphinx"
+
+# numpydoc "References" sections list their sources as footnotes (``.. [1]``)
+# that the text does not always cite; that is the numpydoc convention, not an
+# error, so Sphinx's "footnote is not referenced" check is switched off.
+suppress_warnings = ["ref.footnote"]
+
+# -- autodoc / autosummary -----------------------------------------------------
+
+autosummary_generate = True  # stubs go to docs/api/generated (git-ignored)
+autosummary_imported_members = False
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+}
+autodoc_member_order = "bysource"
+autodoc_class_signature = "mixed"
+# Types are written out in the numpydoc "Parameters" sections; repeating the
+# annotations (NDArray[np.float64] ...) in every signature only adds noise.
+autodoc_typehints = "none"
+autodoc_preserve_defaults = True
+
+# -- napoleon (numpy-style docstrings) -------------------------------------------
+
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_include_init_with_doc = False
+napoleon_include_private_with_doc = False
+napoleon_include_special_with_doc = False
+# Render "Attributes" sections as field lists, not as separate attribute
+# directives: attrs fields are also found by autodoc, and two descriptions of
+# one attribute would be a duplicate-object warning.
+napoleon_use_ivar = True
+napoleon_use_param = True
+napoleon_use_rtype = True
+napoleon_preprocess_types = False
+
+# -- intersphinx -----------------------------------------------------------------
+# Enabled for the roles it provides, but deliberately without mappings: the
+# documentation must build without network access.
+intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
+intersphinx_disabled_reftypes = ["*"]
+
+# -- math ------------------------------------------------------------------------
+
+math_number_all = False
+math_eqref_format = "({number})"
+
+# -- HTML output -----------------------------------------------------------------
+
+html_theme = "alabaster"
+html_title = f"metapool {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "description": "Meta-analysis in Python that agrees with metafor and RevMan 5",
+    "fixed_sidebar": True,
+    "page_width": "1100px",
+    "sidebar_width": "240px",
+}
+html_sidebars = {
+    "**": ["about.html", "navigation.html", "relations.html", "searchbox.html"],
+}
