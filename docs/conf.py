@@ -25,7 +25,7 @@ import metapool  # noqa: E402
 
 project = "metapool"
 author = "metapool developers"
-copyright = "metapool developers"  # noqa: A001 - the name Sphinx expects
+copyright = "metapool developers"
 release = metapool.__version__
 version = ".".join(release.split(".")[:2])
 

@@ -67,18 +67,35 @@ def test_smd_revman_convention_formulas():
 
 
 def test_explicit_setting_beats_convention():
-    smd = mp.SMD(mean1=[1.0], sd1=[1.0], n1=[10], mean2=[0.0], sd2=[1.0], n2=[10],
-                 convention="revman5", correction="exact")
+    smd = mp.SMD(
+        mean1=[1.0],
+        sd1=[1.0],
+        n1=[10],
+        mean2=[0.0],
+        sd2=[1.0],
+        n2=[10],
+        convention="revman5",
+        correction="exact",
+    )
     assert (smd.correction, smd.variance) == ("exact", "revman")
 
 
 def test_columns_from_mapping():
-    data = {"m1": [5.0, 4.0], "s1": [2.0, 1.0], "k1": [20, 10], "m2": [6.0, 4.5],
-            "s2": [2.0, 1.5], "k2": [20, 12], "study": ["A 2001", "B 2005"]}
-    md = mp.MeanDifference(mean1="m1", sd1="s1", n1="k1", mean2="m2", sd2="s2", n2="k2",
-                           labels="study", data=data)
-    direct = mp.MeanDifference(mean1=[5.0, 4.0], sd1=[2.0, 1.0], n1=[20, 10],
-                               mean2=[6.0, 4.5], sd2=[2.0, 1.5], n2=[20, 12])
+    data = {
+        "m1": [5.0, 4.0],
+        "s1": [2.0, 1.0],
+        "k1": [20, 10],
+        "m2": [6.0, 4.5],
+        "s2": [2.0, 1.5],
+        "k2": [20, 12],
+        "study": ["A 2001", "B 2005"],
+    }
+    md = mp.MeanDifference(
+        mean1="m1", sd1="s1", n1="k1", mean2="m2", sd2="s2", n2="k2", labels="study", data=data
+    )
+    direct = mp.MeanDifference(
+        mean1=[5.0, 4.0], sd1=[2.0, 1.0], n1=[20, 10], mean2=[6.0, 4.5], sd2=[2.0, 1.5], n2=[20, 12]
+    )
     assert md.labels == ("A 2001", "B 2005")
     np.testing.assert_array_equal(md.yi, direct.yi)
     np.testing.assert_array_equal(md.vi, direct.vi)
@@ -95,8 +112,13 @@ def test_generic_se_and_vi_agree():
 
 def test_zero_cell_warning_names_studies_and_is_recorded():
     with pytest.warns(ZeroCellWarning, match=r"study 1 \('Zero trial'\)"):
-        rr = mp.RiskRatio(events1=[5, 0], n1=[20, 20], events2=[3, 4], n2=[20, 20],
-                          labels=["Fine trial", "Zero trial"])
+        rr = mp.RiskRatio(
+            events1=[5, 0],
+            n1=[20, 20],
+            events2=[3, 4],
+            n2=[20, 20],
+            labels=["Fine trial", "Zero trial"],
+        )
     assert rr.corrected == (1,)
     # 0.5 added to all four cells of study 1 only
     assert rr.yi[1] == pytest.approx(math.log((0.5 / 21) / (4.5 / 21)))
@@ -105,8 +127,14 @@ def test_zero_cell_warning_names_studies_and_is_recorded():
 
 def test_double_zero_drop_warns_and_records():
     with pytest.warns(ExcludedStudyWarning, match=r"study 2 \('C'\)"):
-        or_ = mp.OddsRatio(events1=[5, 3, 0], n1=[20, 20, 15], events2=[3, 4, 0], n2=[20, 20, 15],
-                           labels=["A", "B", "C"], double_zero="drop")
+        or_ = mp.OddsRatio(
+            events1=[5, 3, 0],
+            n1=[20, 20, 15],
+            events2=[3, 4, 0],
+            n2=[20, 20, 15],
+            labels=["A", "B", "C"],
+            double_zero="drop",
+        )
     assert or_.k == 2
     assert [e.index for e in or_.excluded] == [2]
     assert "double-zero" in or_.excluded[0].reason
@@ -114,24 +142,33 @@ def test_double_zero_drop_warns_and_records():
 
 def test_double_zero_kept_for_risk_difference():
     with pytest.warns(ZeroCellWarning):
-        rd = mp.RiskDifference(events1=[5, 0], n1=[20, 15], events2=[3, 0], n2=[20, 15],
-                               double_zero="drop")
+        rd = mp.RiskDifference(
+            events1=[5, 0], n1=[20, 15], events2=[3, 0], n2=[20, 15], double_zero="drop"
+        )
     assert rd.k == 2 and rd.double_zero == "keep"
     assert rd.yi[1] == 0.0
 
 
 def test_revman5_drops_double_zero_ratio_studies():
     with pytest.warns(ExcludedStudyWarning):
-        rr = mp.RiskRatio(events1=[5, 0], n1=[20, 15], events2=[3, 0], n2=[20, 15],
-                          convention="revman5")
+        rr = mp.RiskRatio(
+            events1=[5, 0], n1=[20, 15], events2=[3, 0], n2=[20, 15], convention="revman5"
+        )
     assert rr.k == 1
 
 
 def test_nan_omit_drops_and_records():
     with pytest.warns(ExcludedStudyWarning, match=r"study 1 \('B'\).*missing value in sd1"):
-        md = mp.MeanDifference(mean1=[1.0, 2.0, 3.0], sd1=[1.0, float("nan"), 1.0], n1=[10, 10, 10],
-                               mean2=[0.0, 0.0, 0.0], sd2=[1.0, 1.0, 1.0], n2=[10, 10, 10],
-                               labels=["A", "B", "C"], nan_policy="omit")
+        md = mp.MeanDifference(
+            mean1=[1.0, 2.0, 3.0],
+            sd1=[1.0, float("nan"), 1.0],
+            n1=[10, 10, 10],
+            mean2=[0.0, 0.0, 0.0],
+            sd2=[1.0, 1.0, 1.0],
+            n2=[10, 10, 10],
+            labels=["A", "B", "C"],
+            nan_policy="omit",
+        )
     assert md.labels == ("A", "C")
     np.testing.assert_array_equal(md.index, [0, 2])
     res = mp.CommonEffect().fit(md)
@@ -139,9 +176,18 @@ def test_nan_omit_drops_and_records():
 
 
 # ---------------------------------------------------------------------------- bad input
-CONT = dict(mean1=[1.0, 2.0], sd1=[1.0, 1.0], n1=[10, 10], mean2=[0.0, 0.0], sd2=[1.0, 1.0],
-            n2=[10, 10], labels=["Alpha 1999", "Beta 2004"])
-BIN = dict(events1=[3, 4], n1=[10, 10], events2=[2, 5], n2=[10, 10], labels=["Alpha 1999", "Beta 2004"])
+CONT = dict(
+    mean1=[1.0, 2.0],
+    sd1=[1.0, 1.0],
+    n1=[10, 10],
+    mean2=[0.0, 0.0],
+    sd2=[1.0, 1.0],
+    n2=[10, 10],
+    labels=["Alpha 1999", "Beta 2004"],
+)
+BIN = dict(
+    events1=[3, 4], n1=[10, 10], events2=[2, 5], n2=[10, 10], labels=["Alpha 1999", "Beta 2004"]
+)
 
 
 @pytest.mark.parametrize("cls", [mp.MeanDifference, mp.SMD])
@@ -180,7 +226,9 @@ def test_binary_bad_values(cls, param, value, pattern):
 
 def test_length_mismatch_names_lengths():
     with pytest.raises(InvalidDataError, match=r"same length.*mean1=2.*n2=3"):
-        mp.MeanDifference(mean1=[1, 2], sd1=[1, 1], n1=[5, 5], mean2=[1, 2], sd2=[1, 1], n2=[5, 5, 5])
+        mp.MeanDifference(
+            mean1=[1, 2], sd1=[1, 1], n1=[5, 5], mean2=[1, 2], sd2=[1, 1], n2=[5, 5, 5]
+        )
 
 
 def test_no_studies():
@@ -191,7 +239,9 @@ def test_no_studies():
 def test_generic_needs_exactly_one_spread():
     with pytest.raises(InvalidDataError, match="exactly one of 'vi' and 'se'"):
         mp.GenericEffect(yi=[1.0], vi=[1.0], se=[1.0])
-    with pytest.raises(InvalidDataError, match=r"'vi' must be > 0.*study 0 \('Study 1'\) has vi=-0\.1"):
+    with pytest.raises(
+        InvalidDataError, match=r"'vi' must be > 0.*study 0 \('Study 1'\) has vi=-0\.1"
+    ):
         mp.GenericEffect(yi=[1.0], vi=[-0.1])
 
 
@@ -202,7 +252,9 @@ def test_column_name_without_data():
 
 def test_unknown_column():
     with pytest.raises(InvalidDataError, match="column 'nope' given for 'sd1' is not in 'data'"):
-        mp.MeanDifference(mean1="m", sd1="nope", n1=[5], mean2=[1], sd2=[1], n2=[5], data={"m": [1]})
+        mp.MeanDifference(
+            mean1="m", sd1="nope", n1=[5], mean2=[1], sd2=[1], n2=[5], data={"m": [1]}
+        )
 
 
 def test_unknown_settings():

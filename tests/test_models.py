@@ -23,12 +23,19 @@ from tests._reference import dataset, effects_of
 # Fleiss (1993) aspirin after myocardial infarction; RevMan 5's own output for a
 # fixed-effect Mantel-Haenszel OR (numbers given in the issue, from RevMan 5).
 ASPIRIN = dict(
-    events1=[49, 44, 102, 32, 85, 246, 1570], n1=[615, 758, 832, 317, 810, 2267, 8587],
-    events2=[67, 64, 126, 38, 52, 219, 1720], n2=[624, 771, 850, 309, 406, 2257, 8600],
+    events1=[49, 44, 102, 32, 85, 246, 1570],
+    n1=[615, 758, 832, 317, 810, 2267, 8587],
+    events2=[67, 64, 126, 38, 52, 219, 1720],
+    n2=[624, 771, 850, 309, 406, 2257, 8600],
 )
 REVMAN5_ASPIRIN = dict(
-    odds_ratio=0.8968655609130709, ci_low=0.8405144008917793, ci_high=0.9569947088336491,
-    z=3.287633061337987, chi2=9.946055983220074, chi2_p=0.1269422521561745, i2=39.67458045558399,
+    odds_ratio=0.8968655609130709,
+    ci_low=0.8405144008917793,
+    ci_high=0.9569947088336491,
+    z=3.287633061337987,
+    chi2=9.946055983220074,
+    chi2_p=0.1269422521561745,
+    i2=39.67458045558399,
 )
 
 
@@ -84,7 +91,9 @@ def test_k1_random_effects_follows_metafor():
 
 
 def test_k2_random_effects_notes_imprecision():
-    res = mp.RandomEffects(tau2="REML", ci="hksj").fit(mp.GenericEffect(yi=[0.5, 0.1], vi=[0.04, 0.01]))
+    res = mp.RandomEffects(tau2="REML", ci="hksj").fit(
+        mp.GenericEffect(yi=[0.5, 0.1], vi=[0.04, 0.01])
+    )
     # metafor 3.8-1: rma(c(.5,.1), c(.04,.01), test="knha"): tau2 = 0.055, I2 = 68.75
     assert res.tau2 == pytest.approx(0.055, rel=1e-9)
     assert res.i2 == pytest.approx(68.75, rel=1e-9)
@@ -99,7 +108,10 @@ def test_k2_random_effects_notes_imprecision():
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"tau2": "BOGUS"}, r"'tau2' parameter of RandomEffects must be one of 'DL', 'EB'.*Got 'BOGUS'"),
+        (
+            {"tau2": "BOGUS"},
+            r"'tau2' parameter of RandomEffects must be one of 'DL', 'EB'.*Got 'BOGUS'",
+        ),
         ({"ci": "wald"}, r"'ci' parameter of RandomEffects must be one of 'z', 'hksj'.*Got 'wald'"),
         ({"level": 95}, r"'level' parameter of RandomEffects must be in \(0, 1\)\. Got 95 instead"),
         ({"level": float("nan")}, r"'level' parameter of RandomEffects must be in \(0, 1\)"),
@@ -117,17 +129,17 @@ def test_other_models_reject_bad_settings():
         mp.CommonEffect(level=1.0)
     with pytest.raises(InvalidParameterError, match="'ci' parameter of CommonEffect"):
         mp.CommonEffect(ci="hksj")
-    with pytest.raises(InvalidParameterError, match="'level' parameter of MantelHaenszel"):
+    with pytest.raises(InvalidParameterError, match=r"'level' parameter of MantelHaenszel"):
         mp.MantelHaenszel(level=0)
-    with pytest.raises(InvalidParameterError, match="'level' parameter of Peto"):
+    with pytest.raises(InvalidParameterError, match=r"'level' parameter of Peto"):
         mp.Peto(level=-0.5)
 
 
 def test_models_reject_wrong_effect_types():
     gen = mp.GenericEffect(yi=[0.1, 0.2], vi=[0.1, 0.1])
-    with pytest.raises(MetapoolTypeError, match="MantelHaenszel.fit expects"):
+    with pytest.raises(MetapoolTypeError, match=r"MantelHaenszel\.fit expects"):
         mp.MantelHaenszel().fit(gen)  # type: ignore[arg-type]
-    with pytest.raises(MetapoolTypeError, match="Peto.fit expects OddsRatio"):
+    with pytest.raises(MetapoolTypeError, match=r"Peto\.fit expects OddsRatio"):
         mp.Peto().fit(mp.RiskRatio(events1=[1], n1=[5], events2=[2], n2=[5]))  # type: ignore[arg-type]
     with pytest.raises(MetapoolTypeError, match="expects an effect-size set"):
         mp.RandomEffects().fit([0.1, 0.2])  # type: ignore[arg-type]
@@ -151,8 +163,12 @@ class _Stuck:
 
     def estimate(self, yi, vi, X=None):
         shape = np.shape(yi)[:-1]
-        return mp.tau2.Tau2Fit(tau2=np.full(shape, 0.1), converged=np.zeros(shape, bool),
-                               iterations=np.full(shape, 500), method=self.name)
+        return mp.tau2.Tau2Fit(
+            tau2=np.full(shape, 0.1),
+            converged=np.zeros(shape, bool),
+            iterations=np.full(shape, 500),
+            method=self.name,
+        )
 
 
 @attrs.frozen
@@ -161,13 +177,17 @@ class _Negative:
 
     def estimate(self, yi, vi, X=None):
         shape = np.shape(yi)[:-1]
-        return mp.tau2.Tau2Fit(tau2=np.full(shape, -1.0), converged=np.ones(shape, bool),
-                               iterations=np.zeros(shape, np.int64), method=self.name)
+        return mp.tau2.Tau2Fit(
+            tau2=np.full(shape, -1.0),
+            converged=np.ones(shape, bool),
+            iterations=np.zeros(shape, np.int64),
+            method=self.name,
+        )
 
 
 def test_non_convergence_is_warned_and_recorded():
     eff = mp.GenericEffect(yi=[0.1, 0.5, 0.9], vi=[0.01, 0.02, 0.04])
-    with pytest.warns(ConvergenceWarning, match="'stuck' did not converge after 500 iterations"):
+    with pytest.warns(ConvergenceWarning, match=r"'stuck' did not converge after 500 iterations"):
         res = mp.RandomEffects(tau2=_Stuck()).fit(eff)
     assert res.converged is False
     assert "did not converge" in res.summary()
@@ -175,7 +195,7 @@ def test_non_convergence_is_warned_and_recorded():
 
 def test_invalid_estimate_from_plugin_raises():
     eff = mp.GenericEffect(yi=[0.1, 0.5, 0.9], vi=[0.01, 0.02, 0.04])
-    with pytest.raises(MetapoolError, match="'negative' returned -1.0"):
+    with pytest.raises(MetapoolError, match=r"'negative' returned -1\.0"):
         mp.RandomEffects(tau2=_Negative()).fit(eff)
 
 
@@ -185,9 +205,31 @@ def test_result_is_complete_frozen_and_json_safe():
     d = res.to_dict()
     text = json.dumps(d, allow_nan=False)  # raises on NaN/inf
     back = json.loads(text)
-    for key in ("estimate", "se", "statistic", "pvalue", "df", "ci", "pi", "tau2", "tau",
-                "tau2_ci", "i2", "i2_ci", "h2", "q", "q_df", "q_pvalue", "weights", "k",
-                "converged", "level", "tau2_method", "ci_method", "excluded"):
+    for key in (
+        "estimate",
+        "se",
+        "statistic",
+        "pvalue",
+        "df",
+        "ci",
+        "pi",
+        "tau2",
+        "tau",
+        "tau2_ci",
+        "i2",
+        "i2_ci",
+        "h2",
+        "q",
+        "q_df",
+        "q_pvalue",
+        "weights",
+        "k",
+        "converged",
+        "level",
+        "tau2_method",
+        "ci_method",
+        "excluded",
+    ):
         assert key in back, key
     assert back["ci"]["low"] == res.ci.low
     assert sum(res.weights) == pytest.approx(100.0, rel=1e-12)
@@ -225,8 +267,13 @@ def test_hksj_adhoc_never_narrower_than_wald():
 def test_mh_double_zero_note_and_peto_uninformative_note():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mp.exceptions.ZeroCellWarning)
-        or_ = mp.OddsRatio(events1=[5, 0, 7], n1=[20, 15, 30], events2=[3, 0, 2], n2=[20, 15, 30],
-                           labels=["A", "B", "C"])
+        or_ = mp.OddsRatio(
+            events1=[5, 0, 7],
+            n1=[20, 15, 30],
+            events2=[3, 0, 2],
+            n2=[20, 15, 30],
+            labels=["A", "B", "C"],
+        )
     mh = mp.MantelHaenszel().fit(or_)
     assert mh.q_df == 1 and any("'B'" in n for n in mh.notes)
     peto = mp.Peto().fit(or_)

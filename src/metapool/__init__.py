@@ -5,7 +5,7 @@
 ...                        mean2=[6.0, 5.5, 6.4], sd2=[1.3, 1.4, 1.2], n2=[30, 26, 38])
 >>> res = mp.RandomEffects(tau2="REML").fit(md)
 >>> round(res.estimate, 3)
--0.574
+-0.618
 """
 
 from metapool import exceptions, tau2

@@ -206,7 +206,7 @@ class MetaResult:
         >>> import metapool as mp
         >>> rr = mp.RiskRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
         >>> str(mp.CommonEffect().fit(rr).back_transform())
-        'RR 2.08 [1.21, 3.58]'
+        'RR 2.14 [1.19, 3.85]'
         """
         f = math.exp if self.log_scale else (lambda x: x)
         return BackTransformed(

@@ -293,7 +293,7 @@ OddsRatio.__doc__ = _BINARY_DOC.format(
     formula="``yi = log(a d / (b c))``, ``vi = 1/a + 1/b + 1/c + 1/d``.",
     dz_note="",
     name="OddsRatio",
-    example="[-0.6061, -0.6763]",
+    example="[-0.6061, -0.6809]",
 )
 RiskDifference.__doc__ = _BINARY_DOC.format(
     title="Risk difference.",

@@ -60,7 +60,7 @@ def hedges_correction(m: NDArray[np.float64], method: str = "exact") -> NDArray[
     --------
     >>> from metapool.effects.continuous import hedges_correction
     >>> round(float(hedges_correction(10.0)), 6)
-    0.922619
+    0.922746
     >>> round(float(hedges_correction(10.0, "approx")), 6)
     0.923077
     """
@@ -205,7 +205,7 @@ class SMD(_ContinuousEffect):
     >>> import metapool as mp
     >>> smd = mp.SMD(mean1=[5.0], sd1=[2.0], n1=[20], mean2=[6.0], sd2=[2.0], n2=[20])
     >>> round(float(smd.yi[0]), 6), round(float(smd.vi[0]), 6)
-    (-0.490065, 0.103002)
+    (-0.490055, 0.103002)
     """
 
     correction: str = "exact"

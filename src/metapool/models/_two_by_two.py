@@ -145,7 +145,7 @@ class MantelHaenszel:
     >>> import metapool as mp
     >>> rr = mp.RiskRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
     >>> str(mp.MantelHaenszel().fit(rr).back_transform())
-    'RR 2.07 [1.20, 3.56]'
+    'RR 2.14 [1.19, 3.85]'
     """
 
     level: float
@@ -220,7 +220,7 @@ class Peto:
     >>> import metapool as mp
     >>> or_ = mp.OddsRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
     >>> str(mp.Peto().fit(or_).back_transform())
-    'OR 2.56 [1.38, 4.75]'
+    'OR 2.39 [1.25, 4.56]'
     """
 
     level: float

@@ -36,7 +36,7 @@ class DerSimonianLaird:
     >>> from metapool.tau2 import DerSimonianLaird
     >>> fit = DerSimonianLaird().estimate(np.array([0.1, 0.5, 0.9]), np.array([0.01, 0.02, 0.04]))
     >>> round(float(fit.tau2), 6)
-    0.099385
+    0.128571
     """
 
     name: ClassVar[str] = "DL"
