@@ -22,6 +22,7 @@ from metapool.effects import (
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import BackTransformed, Interval, MetaResult
+from metapool.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 
 __version__ = "0.1.0.dev0"
 
@@ -42,8 +43,11 @@ __all__ = [
     "RandomEffects",
     "RiskDifference",
     "RiskRatio",
+    "SubgroupResult",
+    "SubgroupTest",
     "__version__",
     "exceptions",
     "get_convention",
+    "subgroup_analysis",
     "tau2",
 ]

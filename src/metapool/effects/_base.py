@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy
+
+_E = TypeVar("_E", bound="EffectSet")
 
 __all__ = ["EffectSet", "array_field"]
 
@@ -66,6 +68,37 @@ class EffectSet:
 
     def __len__(self) -> int:
         return self.k
+
+    def subset(self: _E, studies: Any, *, keep_excluded: bool = True) -> _E:
+        """A new effect set with only ``studies`` (positions 0..k-1, or a boolean mask).
+
+        Every per-study field is sliced; settings are kept. ``excluded`` is kept
+        (those studies were left out of the whole analysis) unless
+        ``keep_excluded=False``.
+
+        Examples
+        --------
+        >>> import metapool as mp
+        >>> eff = mp.GenericEffect(yi=[0.1, 0.2, 0.3], vi=[1, 1, 1], labels=["a", "b", "c"])
+        >>> eff.subset([0, 2]).labels
+        ('a', 'c')
+        """
+        pos = np.arange(self.k)[np.asarray(studies)]
+        if pos.ndim != 1:
+            raise ValueError("subset: give a 1-d sequence of positions or a boolean mask")
+        values: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray) and value.shape[:1] == (self.k,):
+                value = value[pos]
+            elif field.name == "labels":
+                value = tuple(self.labels[i] for i in pos)
+            elif field.name == "excluded" and not keep_excluded:
+                value = ()
+            values[field.name] = value
+        new = object.__new__(type(self))
+        new.__attrs_init__(**values)
+        return new
 
     def arm_data(self) -> dict[str, NDArray[np.float64]]:
         """Arm-level columns (empty for precomputed effects), e.g. for forest plots."""

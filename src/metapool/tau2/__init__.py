@@ -17,11 +17,19 @@ name     class                          kind
 ``ML``   :class:`ML`                    likelihood (global max)
 ``REML`` :class:`REML`                  restricted likelihood
 =======  =============================  =========================
+
+:class:`Fixed` holds τ² at a value given in advance (not in the registry).
 """
 
 from metapool.tau2._base import Tau2Estimator, Tau2Fit, available, get, register
 from metapool.tau2._likelihood import ML, REML
-from metapool.tau2._moment import DerSimonianLaird, HedgesOlkin, HunterSchmidt, SidikJonkman
+from metapool.tau2._moment import (
+    DerSimonianLaird,
+    Fixed,
+    HedgesOlkin,
+    HunterSchmidt,
+    SidikJonkman,
+)
 from metapool.tau2._qsolve import EmpiricalBayes, PauleMandel
 
 __all__ = [
@@ -29,6 +37,7 @@ __all__ = [
     "REML",
     "DerSimonianLaird",
     "EmpiricalBayes",
+    "Fixed",
     "HedgesOlkin",
     "HunterSchmidt",
     "PauleMandel",

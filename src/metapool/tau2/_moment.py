@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from metapool._kernels import n_params, ols_rss, trace_p, wls
 from metapool.tau2._base import Tau2Fit, closed_form, register
 
-__all__ = ["DerSimonianLaird", "HedgesOlkin", "HunterSchmidt", "SidikJonkman"]
+__all__ = ["DerSimonianLaird", "Fixed", "HedgesOlkin", "HunterSchmidt", "SidikJonkman"]
 
 Array = NDArray[np.float64]
 
@@ -121,3 +121,39 @@ class HunterSchmidt:
         q = wls(yi, w, X).rss
         tau2 = (q - yi.shape[-1]) / w.sum(axis=-1)
         return closed_form(np.maximum(0.0, tau2), self.name)
+
+
+def _nonnegative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (np.isfinite(value) and value >= 0):
+        from metapool.exceptions import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"The 'value' parameter of Fixed must be a finite number >= 0. Got {value!r} instead."
+        )
+
+
+@attrs.frozen
+class Fixed:
+    """τ² fixed at a value chosen in advance (metafor's ``rma(..., tau2=value)``).
+
+    Used for sensitivity analyses and, internally, to pool subgroups with a
+    common τ². Not in the registry (it needs a value).
+
+    Parameters
+    ----------
+    value : float
+        The between-study variance, >= 0.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> eff = mp.GenericEffect(yi=[0.1, 0.5, 0.9], vi=[0.01, 0.02, 0.04])
+    >>> mp.RandomEffects(tau2=mp.tau2.Fixed(0.05)).fit(eff).tau2
+    0.05
+    """
+
+    value: float = attrs.field(converter=float, validator=_nonnegative)
+    name: ClassVar[str] = "fixed"
+
+    def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
+        return closed_form(np.full(np.shape(yi)[:-1], self.value), self.name)

@@ -1,0 +1,266 @@
+"""Subgroup analysis with the test for subgroup differences."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+import numpy as np
+from scipy import special
+
+from metapool._format import fmt_p_revman
+from metapool.effects._base import EffectSet
+from metapool.exceptions import InvalidDataError, InvalidParameterError, MetapoolTypeError
+from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.results import MetaResult, _json_float
+from metapool.tau2 import Fixed
+
+__all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
+
+Model = CommonEffect | RandomEffects | MantelHaenszel | Peto
+
+
+@attrs.frozen(kw_only=True)
+class SubgroupTest:
+    """Test for subgroup differences: Cochran's Q between subgroup estimates.
+
+    Attributes
+    ----------
+    statistic : float
+        ``Q_between = Σ_g w_g (θ_g - θ̄)²`` with ``w_g = 1/se_g²``.
+    df : int
+        Number of subgroups minus one.
+    pvalue : float
+        Upper tail of the chi-square distribution.
+    i2 : float
+        I² of the between-subgroup heterogeneity (percent, from Q), as RevMan reports.
+    """
+
+    statistic: float
+    df: int
+    pvalue: float
+    i2: float
+
+    def revman(self) -> str:
+        """RevMan's line: ``Test for subgroup differences: Chi² = 2.34, df = 1 (P = 0.13), I² = 57.3%``."""
+        i2 = "NA" if math.isnan(self.i2) else f"{self.i2:.1f}%"
+        return (
+            f"Test for subgroup differences: Chi\u00b2 = {self.statistic:.2f}, df = {self.df} "
+            f"({fmt_p_revman(self.pvalue)}), I\u00b2 = {i2}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation."""
+        return {
+            "statistic": _json_float(self.statistic),
+            "df": self.df,
+            "pvalue": _json_float(self.pvalue),
+            "i2": _json_float(self.i2),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class SubgroupResult:
+    """Pooled results per subgroup, overall, and the test for subgroup differences.
+
+    Attributes
+    ----------
+    results : Mapping[str, MetaResult]
+        Each subgroup's ordinary pooled result, in order of first appearance.
+    overall : MetaResult
+        The pooled result over all studies.
+    test : SubgroupTest
+        Test for subgroup differences.
+    membership : tuple of str
+        The subgroup of each study (in the order of ``overall.labels``).
+    model : object
+        The model used for every fit.
+    common_tau2 : bool
+        Whether the subgroups share one τ².
+    tau2 : float or None
+        The common τ² when ``common_tau2`` (else None).
+    """
+
+    results: Mapping[str, MetaResult] = attrs.field(converter=lambda m: MappingProxyType(dict(m)))
+    overall: MetaResult
+    test: SubgroupTest
+    membership: tuple[str, ...]
+    model: Any = attrs.field(repr=False)
+    common_tau2: bool
+    tau2: float | None
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Subgroup names, in order of first appearance."""
+        return tuple(self.results)
+
+    def summary(self, digits: int = 4) -> str:
+        """A table of subgroup estimates, the overall estimate and the test of differences."""
+        pct = round(100 * self.overall.level)
+        lines = [
+            f"Subgroup analysis ({self.overall.method}; "
+            + ("common tau^2" if self.common_tau2 else "separate tau^2 per subgroup")
+            + f"; {len(self.results)} subgroups, k = {self.overall.k})",
+            "",
+            f"  {'subgroup':<24}{'k':>4}{'estimate':>11}{pct:>7}% CI{'':>12}{'I^2':>8}",
+        ]
+        for name, res in list(self.results.items()) + [("Overall", self.overall)]:
+            i2 = "NA" if math.isnan(res.i2) else f"{res.i2:.1f}%"
+            lines.append(
+                f"  {name[:23]:<24}{res.k:>4}{res.estimate:>11.{digits}f}"
+                f"  [{res.ci.low:.{digits}f}, {res.ci.high:.{digits}f}]{i2:>9}"
+            )
+        lines.append("")
+        lines.append("  " + self.test.revman())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation."""
+        return {
+            "results": {name: res.to_dict() for name, res in self.results.items()},
+            "overall": self.overall.to_dict(),
+            "test": self.test.to_dict(),
+            "membership": list(self.membership),
+            "model": repr(self.model),
+            "common_tau2": self.common_tau2,
+            "tau2": _json_float(self.tau2),
+        }
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _membership(effects: EffectSet, groups: Any, data: Mapping[str, Any] | None) -> list[str]:
+    if isinstance(groups, str):
+        if data is None:
+            raise MetapoolTypeError(
+                f"subgroup_analysis: 'groups' is the column name {groups!r} but no 'data' was given."
+            )
+        groups = data[groups]
+    values = [str(g) for g in groups]
+    n_input = effects.k + len(effects.excluded)
+    if len(values) == effects.k:
+        return values
+    if len(values) == n_input and effects.excluded:
+        return [values[i] for i in effects.index]  # groups given for the input as passed
+    raise InvalidDataError(
+        f"subgroup_analysis: 'groups' has {len(values)} entries but the effect set has "
+        f"{effects.k} studies."
+    )
+
+
+def subgroup_analysis(
+    effects: EffectSet,
+    groups: Sequence[Any] | str,
+    model: Model | None = None,
+    *,
+    common_tau2: bool = False,
+    data: Mapping[str, Any] | None = None,
+) -> SubgroupResult:
+    """Pool each subgroup, pool all studies, and test for subgroup differences.
+
+    Parameters
+    ----------
+    effects : EffectSet
+        The studies.
+    groups : sequence or str
+        The subgroup of each study (any hashable labels, shown as strings), or a
+        column name in ``data``.
+    model : model, default ``RandomEffects(tau2="DL")``
+        Any metapool model; it is used for every subgroup and for the overall fit.
+    common_tau2 : bool, default False
+        With a random-effects model, estimate one τ² shared by all subgroups (the
+        model's estimator applied to a mixed-effects model with one indicator per
+        subgroup; as meta's ``tau.common`` and metafor's ``rma(mods = ~ group)``)
+        instead of a separate τ² per subgroup.
+    data : mapping, optional
+        Where to look up ``groups`` if it is a column name.
+
+    Returns
+    -------
+    SubgroupResult
+
+    Notes
+    -----
+    The test for subgroup differences is Cochran's Q computed from the subgroup
+    estimates and their standard errors, ``Q_b = Σ_g (θ̂_g - θ̄)² / se_g²`` with
+    ``θ̄`` their inverse-variance weighted mean, compared with χ²(G - 1), as in
+    RevMan and meta (Borenstein & Higgins 2013). Subgroups with one study are
+    kept; their heterogeneity is not estimable.
+
+    References
+    ----------
+    .. [1] Borenstein M, Higgins JPT (2013). Meta-analysis and subgroups. Prev Sci
+       14(2):134-143.
+    .. [2] Deeks JJ, Higgins JPT, Altman DG (eds.). Cochrane Handbook, chapter 10.11.3.1
+       (Is the effect different in different subgroups?).
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> eff = mp.GenericEffect(yi=[0.1, 0.3, 0.2, 0.8, 0.9, 0.7], vi=[0.02] * 6)
+    >>> sg = mp.subgroup_analysis(eff, ["a", "a", "a", "b", "b", "b"])
+    >>> round(sg.test.statistic, 2), sg.test.df
+    (27.0, 1)
+    """
+    model = RandomEffects(tau2="DL") if model is None else model
+    if not isinstance(model, (CommonEffect, RandomEffects, MantelHaenszel, Peto)):
+        raise MetapoolTypeError(
+            f"subgroup_analysis: 'model' must be a metapool model. Got {type(model).__name__}."
+        )
+    membership = _membership(effects, groups, data)
+    names = list(dict.fromkeys(membership))
+    member = np.asarray(membership)
+    if len(names) < 2:
+        warnings.warn(
+            "subgroup_analysis: only one subgroup; the test for differences is not estimable.",
+            stacklevel=2,
+        )
+
+    sub_model: Model = model
+    tau2_common: float | None = None
+    if common_tau2:
+        if not isinstance(model, RandomEffects):
+            raise InvalidParameterError(
+                "The 'common_tau2' parameter of subgroup_analysis needs a RandomEffects model. "
+                f"Got {type(model).__name__}."
+            )
+        X = (member[:, None] == np.asarray(names)[None, :]).astype(np.float64)
+        if effects.k <= len(names):
+            raise InvalidDataError(
+                f"subgroup_analysis: a common tau^2 needs more studies ({effects.k}) than "
+                f"subgroups ({len(names)})."
+            )
+        fit = model.tau2.estimate(effects.yi, effects.vi, X)
+        tau2_common = float(fit.tau2)
+        sub_model = attrs.evolve(model, tau2=Fixed(tau2_common))
+
+    results = {
+        name: sub_model.fit(effects.subset(member == name, keep_excluded=False))  # type: ignore[arg-type]
+        for name in names
+    }
+    overall = model.fit(effects)  # type: ignore[arg-type]
+
+    est = np.array([r.estimate for r in results.values()])
+    w = 1.0 / np.array([r.se for r in results.values()]) ** 2
+    df = len(names) - 1
+    if df >= 1:
+        mean = float((w * est).sum() / w.sum())
+        q = float((w * (est - mean) ** 2).sum())
+        pvalue = float(special.chdtrc(df, q))
+        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+    else:
+        q = pvalue = i2 = math.nan
+    return SubgroupResult(
+        results=results,
+        overall=overall,
+        test=SubgroupTest(statistic=q, df=df, pvalue=pvalue, i2=i2),
+        membership=tuple(membership),
+        model=model,
+        common_tau2=common_tau2,
+        tau2=tau2_common,
+    )
