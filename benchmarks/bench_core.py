@@ -8,7 +8,7 @@ What is measured (all in this one run):
 
 1. ``mp.RandomEffects(tau2="REML").fit(effects)`` on a fixed k = 18 dataset,
    the full result including the Q-profile interval of tau^2;
-2. the same fit without the Q-profile interval (see ``time_fit_without_qprofile``);
+2. the same fit without the Q-profile interval (see ``q_profile_stubbed``);
 3. statsmodels' ``combine_effects`` with ``method_re="iterated"`` and ``"chi2"``;
 4. ``import metapool`` vs ``import numpy, scipy.stats`` vs ``pass`` in fresh
    interpreters, and whether ``import metapool`` pulls in matplotlib;

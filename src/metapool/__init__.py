@@ -22,6 +22,14 @@ from metapool.effects import (
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import BackTransformed, Interval, MetaResult
+from metapool.sensitivity import (
+    CumulativeResult,
+    InfluenceResult,
+    LeaveOneOutResult,
+    cumulative,
+    influence,
+    leave_one_out,
+)
 from metapool.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 
 __version__ = "0.1.0.dev0"
@@ -30,11 +38,14 @@ __all__ = [
     "SMD",
     "BackTransformed",
     "CommonEffect",
+    "CumulativeResult",
     "Convention",
     "EffectSet",
     "ExcludedStudy",
     "GenericEffect",
+    "InfluenceResult",
     "Interval",
+    "LeaveOneOutResult",
     "MantelHaenszel",
     "MeanDifference",
     "MetaResult",
@@ -46,8 +57,11 @@ __all__ = [
     "SubgroupResult",
     "SubgroupTest",
     "__version__",
+    "cumulative",
     "exceptions",
     "get_convention",
+    "influence",
+    "leave_one_out",
     "subgroup_analysis",
     "tau2",
 ]

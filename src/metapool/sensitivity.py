@@ -1,0 +1,401 @@
+"""Sensitivity analyses: leave-one-out, cumulative meta-analysis, influence diagnostics."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+
+from metapool.effects._base import array_field
+from metapool.exceptions import InvalidDataError, MetapoolTypeError, SmallSampleWarning
+from metapool.models import CommonEffect, RandomEffects
+from metapool.results import MetaResult, _json_float
+
+__all__ = [
+    "CumulativeResult",
+    "InfluenceResult",
+    "IntervalArray",
+    "LeaveOneOutResult",
+    "cumulative",
+    "influence",
+    "leave_one_out",
+]
+
+Array = NDArray[np.float64]
+
+
+@attrs.frozen
+class IntervalArray:
+    """Lower and upper bounds of one interval per row."""
+
+    low: Array = array_field()
+    high: Array = array_field()
+
+    def to_dict(self) -> dict[str, list[float | None]]:
+        """JSON-safe representation."""
+        return {"low": _floats(self.low), "high": _floats(self.high)}
+
+
+def _floats(a: Array) -> list[float | None]:
+    return [_json_float(x) for x in np.asarray(a, dtype=float).tolist()]
+
+
+def _series(results: Sequence[MetaResult], get: Any) -> Array:
+    return np.array([get(r) for r in results], dtype=np.float64)
+
+
+@attrs.frozen(kw_only=True)
+class _SeriesResult:
+    """Per-fit summaries of a sequence of refits of one model."""
+
+    labels: tuple[str, ...]
+    estimate: Array = array_field()
+    se: Array = array_field()
+    statistic: Array = array_field()
+    pvalue: Array = array_field()
+    ci: IntervalArray
+    tau2: Array = array_field()
+    i2: Array = array_field()
+    h2: Array = array_field()
+    q: Array = array_field()
+    q_pvalue: Array = array_field()
+    k: Array = array_field()
+    converged: NDArray[np.bool_] = array_field()
+    results: tuple[MetaResult, ...] = attrs.field(repr=False, eq=False)
+    measure: str
+    log_scale: bool
+
+    @classmethod
+    def _from(cls, labels: Sequence[str], results: Sequence[MetaResult], **extra: Any) -> Any:
+        return cls(
+            labels=tuple(labels),
+            estimate=_series(results, lambda r: r.estimate),
+            se=_series(results, lambda r: r.se),
+            statistic=_series(results, lambda r: r.statistic),
+            pvalue=_series(results, lambda r: r.pvalue),
+            ci=IntervalArray(
+                _series(results, lambda r: r.ci.low), _series(results, lambda r: r.ci.high)
+            ),
+            tau2=_series(results, lambda r: r.tau2),
+            i2=_series(results, lambda r: r.i2),
+            h2=_series(results, lambda r: r.h2),
+            q=_series(results, lambda r: r.q),
+            q_pvalue=_series(results, lambda r: r.q_pvalue),
+            k=_series(results, lambda r: r.k),
+            converged=np.array([r.converged for r in results], dtype=bool),
+            results=tuple(results),
+            measure=results[0].measure,
+            log_scale=results[0].log_scale,
+            **extra,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation (without the full refits)."""
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if field.name == "results":
+                continue
+            if isinstance(value, IntervalArray):
+                out[field.name] = value.to_dict()
+            elif isinstance(value, np.ndarray):
+                out[field.name] = value.tolist() if value.dtype == bool else _floats(value)
+            elif isinstance(value, tuple):
+                out[field.name] = list(value)
+            else:
+                out[field.name] = value
+        return out
+
+    def _table(self, title: str, row_name: str) -> str:
+        pct = round(100 * self.results[0].level)
+        lines = [
+            title,
+            "",
+            f"  {row_name:<26}{'estimate':>10}{'se':>9}{'p':>9}   {pct}% CI"
+            f"{'':>13}{'tau^2':>8}{'I^2':>8}",
+        ]
+        for i, lab in enumerate(self.labels):
+            i2 = "NA" if math.isnan(self.i2[i]) else f"{self.i2[i]:.1f}%"
+            lines.append(
+                f"  {lab[:25]:<26}{self.estimate[i]:>10.4f}{self.se[i]:>9.4f}"
+                f"{self.pvalue[i]:>9.4f}   [{self.ci.low[i]:.4f}, {self.ci.high[i]:.4f}]"
+                f"{self.tau2[i]:>9.4f}{i2:>8}"
+            )
+        return "\n".join(lines)
+
+
+@attrs.frozen(kw_only=True)
+class LeaveOneOutResult(_SeriesResult):
+    """The pooled result with each study omitted in turn (row i omits study ``labels[i]``)."""
+
+    def summary(self) -> str:
+        """A metafor-style table (``leave1out``)."""
+        return self._table("Leave-one-out analysis", "omitted study")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@attrs.frozen(kw_only=True)
+class CumulativeResult(_SeriesResult):
+    """The pooled result after adding each study in turn (row i adds ``labels[i]``)."""
+
+    order: NDArray[np.intp] = array_field()
+
+    def summary(self) -> str:
+        """A metafor-style table (``cumul``)."""
+        return self._table("Cumulative meta-analysis", "adding study")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _refit(result: MetaResult, keep: Any) -> MetaResult:
+    effects = result.effects.subset(keep)
+    with warnings.catch_warnings():
+        # t-based CIs fall back to z for k = 1 (recorded in the refit's notes).
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        refit: MetaResult = result.model.fit(effects)
+    return refit
+
+
+def _check_result(owner: str, result: object) -> MetaResult:
+    if not isinstance(result, MetaResult):
+        raise MetapoolTypeError(f"{owner} expects a MetaResult. Got {type(result).__name__}.")
+    return result
+
+
+def leave_one_out(result: MetaResult) -> LeaveOneOutResult:
+    """Refit the model of ``result`` with each study left out in turn.
+
+    Works with every model (common effect, random effects with any τ² estimator
+    and CI method, Mantel–Haenszel, Peto), as metafor's ``leave1out``.
+
+    Parameters
+    ----------
+    result : MetaResult
+        A fitted analysis with at least two studies.
+
+    Returns
+    -------
+    LeaveOneOutResult
+        Arrays over the omitted study: ``estimate``, ``se``, ``statistic``,
+        ``pvalue``, ``ci``, ``tau2``, ``i2``, ``h2``, ``q``, ``q_pvalue``, ``k``,
+        ``converged``; the full refits are in ``results``.
+
+    References
+    ----------
+    .. [1] Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
+       meta-analysis. Res Synth Methods 1(2):112-125.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> res = mp.CommonEffect().fit(mp.GenericEffect(yi=[0.1, 0.3, 0.9], vi=[0.04] * 3))
+    >>> mp.leave_one_out(res).estimate.round(2).tolist()
+    [0.6, 0.5, 0.2]
+    """
+    result = _check_result("leave_one_out", result)
+    if result.k < 2:
+        raise InvalidDataError("leave_one_out needs at least two studies.")
+    fits = [_refit(result, np.arange(result.k) != i) for i in range(result.k)]
+    out: LeaveOneOutResult = LeaveOneOutResult._from(result.labels, fits)
+    return out
+
+
+def cumulative(result: MetaResult, order: Sequence[Any] | None = None) -> CumulativeResult:
+    """Cumulative meta-analysis: refit after adding each study in turn.
+
+    Parameters
+    ----------
+    result : MetaResult
+        A fitted analysis.
+    order : sequence, optional
+        Sort keys (e.g. publication years), one per study; studies are added in
+        ascending order of the keys (ties keep the given order). Default: the
+        order of the studies in ``result``.
+
+    Returns
+    -------
+    CumulativeResult
+        Arrays after each added study; the last row equals ``result``.
+
+    References
+    ----------
+    .. [1] Lau J, Antman EM, Jimenez-Silva J, et al. (1992). Cumulative meta-analysis
+       of therapeutic trials for myocardial infarction. N Engl J Med 327(4):248-254.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> res = mp.CommonEffect().fit(mp.GenericEffect(yi=[0.1, 0.3, 0.9], vi=[0.04] * 3))
+    >>> mp.cumulative(res, order=[2003, 2001, 2002]).estimate.round(2).tolist()
+    [0.3, 0.6, 0.43]
+    """
+    result = _check_result("cumulative", result)
+    if order is None:
+        perm = np.arange(result.k)
+    else:
+        keys = np.asarray(order)
+        if keys.shape != (result.k,):
+            raise InvalidDataError(
+                f"cumulative: 'order' must have one key per study ({result.k}); got {keys.shape}."
+            )
+        perm = np.argsort(keys, kind="stable")
+    fits = [_refit(result, perm[: j + 1]) for j in range(result.k)]
+    labels = [result.labels[i] for i in perm]
+    out: CumulativeResult = CumulativeResult._from(labels, fits, order=perm)
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class InfluenceResult:
+    """Case-deletion diagnostics of Viechtbauer & Cheung (2010), as metafor's ``influence``.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Study labels.
+    rstudent : ndarray
+        Externally studentised residuals.
+    dffits : ndarray
+        Change in the fitted value, scaled (DFFITS).
+    cooks_distance : ndarray
+        Cook's distance.
+    cov_ratio : ndarray
+        Ratio of the variance of the estimate without and with the study.
+    tau2_deleted, q_deleted : ndarray
+        τ² and Q with the study deleted.
+    hat : ndarray
+        Leverage (diagonal of the hat matrix).
+    weight : ndarray
+        Weight in percent.
+    dfbetas : ndarray
+        Scaled change in the pooled estimate.
+    is_influential : ndarray of bool
+        metafor's rule: ``|dffits| > 3 sqrt(p/(k-p))``, or the chi-square(p)
+        CDF of Cook's distance > 0.5, or ``hat > 3p/k``, or ``|dfbetas| > 1``.
+    """
+
+    labels: tuple[str, ...]
+    rstudent: Array = array_field()
+    dffits: Array = array_field()
+    cooks_distance: Array = array_field()
+    cov_ratio: Array = array_field()
+    tau2_deleted: Array = array_field()
+    q_deleted: Array = array_field()
+    hat: Array = array_field()
+    weight: Array = array_field()
+    dfbetas: Array = array_field()
+    is_influential: NDArray[np.bool_] = array_field()
+
+    def summary(self) -> str:
+        """A metafor-style table with influential studies marked ``*``."""
+        cols = ("rstudent", "dffits", "cooks_distance", "cov_ratio", "tau2_deleted",
+                "q_deleted", "hat", "weight")
+        heads = ("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")
+        lines = ["Influence diagnostics (Viechtbauer & Cheung 2010)", "",
+                 f"  {'study':<24}" + "".join(f"{h:>10}" for h in heads) + "  inf"]
+        for i, lab in enumerate(self.labels):
+            vals = "".join(f"{getattr(self, c)[i]:>10.4f}" for c in cols)
+            lines.append(f"  {lab[:23]:<24}{vals}  {'*' if self.is_influential[i] else ''}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation."""
+        out: dict[str, Any] = {"labels": list(self.labels)}
+        for field in attrs.fields(type(self))[1:]:
+            value = getattr(self, field.name)
+            out[field.name] = value.tolist() if value.dtype == bool else _floats(value)
+        return out
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def influence(result: MetaResult) -> InfluenceResult:
+    """Outlier and influence diagnostics for an inverse-variance fit.
+
+    For each study ``i`` the model is refitted without it (same τ² estimator and
+    CI method), giving ``μ̂₍₋ᵢ₎``, its variance, ``τ̂²₍₋ᵢ₎``, ``Q₍₋ᵢ₎`` and the HKSJ
+    scale ``s²₍₋ᵢ₎`` (1 for Wald). Then, with the full-data leverage
+    ``hᵢ = wᵢ / Σw``:
+
+    * ``rstudent = (yᵢ - μ̂₍₋ᵢ₎) / sqrt(s²₍₋ᵢ₎ (vᵢ + τ̂²₍₋ᵢ₎) + Var(μ̂₍₋ᵢ₎))``
+    * ``dffits = (μ̂ - μ̂₍₋ᵢ₎) / sqrt(s²₍₋ᵢ₎ hᵢ (τ̂²₍₋ᵢ₎ + vᵢ))``
+    * ``cooks_distance = (μ̂ - μ̂₍₋ᵢ₎)² / Var(μ̂)``,  ``cov_ratio = Var(μ̂₍₋ᵢ₎) / Var(μ̂)``
+    * ``dfbetas = (μ̂ - μ̂₍₋ᵢ₎) / sqrt(s²₍₋ᵢ₎ / Σⱼ 1/(vⱼ + τ̂²₍₋ᵢ₎))`` (sum over all k)
+
+    Parameters
+    ----------
+    result : MetaResult
+        A :class:`~metapool.CommonEffect` or :class:`~metapool.RandomEffects` fit
+        with at least three studies.
+
+    References
+    ----------
+    .. [1] Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
+       meta-analysis. Res Synth Methods 1(2):112-125.
+
+    Examples
+    --------
+    >>> import metapool as mp
+    >>> res = mp.RandomEffects(tau2="DL").fit(
+    ...     mp.GenericEffect(yi=[0.1, 0.2, 0.15, 0.12, 1.5], vi=[0.01] * 5))
+    >>> mp.influence(res).is_influential.tolist()
+    [False, False, False, False, True]
+    """
+    result = _check_result("influence", result)
+    if not isinstance(result.model, (CommonEffect, RandomEffects)):
+        raise MetapoolTypeError(
+            "influence needs an inverse-variance fit (CommonEffect or RandomEffects); "
+            f"got a {result.method}."
+        )
+    k, p = result.k, 1
+    if k < 3:
+        raise InvalidDataError("influence needs at least three studies.")
+    yi, vi = result.yi, result.vi
+    loo = leave_one_out(result)
+    w = 1.0 / (vi + result.tau2)
+    hat = w / w.sum()
+    var_full = result.se**2
+    rstudent, dffits, dfbetas = (np.empty(k) for _ in range(3))
+    for i, fit in enumerate(loo.results):
+        keep = np.arange(k) != i
+        sw_del = (1.0 / (vi[keep] + fit.tau2)).sum()
+        var_del = fit.se**2
+        s2w = var_del * sw_del  # 1 for Wald, the HKSJ scale otherwise
+        resid = yi[i] - fit.estimate
+        if abs(resid) < 100 * np.finfo(float).eps:
+            resid = 0.0
+        rstudent[i] = resid / math.sqrt(s2w * (vi[i] + fit.tau2) + var_del)
+        change = result.estimate - fit.estimate
+        dffits[i] = change / math.sqrt(s2w * hat[i] * (fit.tau2 + vi[i]))
+        dfbetas[i] = change / math.sqrt(s2w / (1.0 / (vi + fit.tau2)).sum())
+    cooks = (result.estimate - loo.estimate) ** 2 / var_full
+    cov_ratio = loo.se**2 / var_full
+    infl = (
+        (np.abs(dffits) > 3 * math.sqrt(p / (k - p)))
+        | (special.chdtr(p, cooks) > 0.5)
+        | (hat > 3 * p / k)
+        | (np.abs(dfbetas) > 1)
+    )
+    return InfluenceResult(
+        labels=result.labels,
+        rstudent=rstudent,
+        dffits=dffits,
+        cooks_distance=cooks,
+        cov_ratio=cov_ratio,
+        tau2_deleted=loo.tau2,
+        q_deleted=loo.q,
+        hat=hat,
+        weight=np.asarray(result.weights, dtype=np.float64),
+        dfbetas=dfbetas,
+        is_influential=np.asarray(infl, dtype=bool),
+    )
