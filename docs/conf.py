@@ -66,7 +66,6 @@ autodoc_class_signature = "mixed"
 # Types are written out in the numpydoc "Parameters" sections; repeating the
 # annotations (NDArray[np.float64] ...) in every signature only adds noise.
 autodoc_typehints = "none"
-autodoc_preserve_defaults = True
 
 # -- napoleon (numpy-style docstrings) -------------------------------------------
 
@@ -75,10 +74,13 @@ napoleon_numpy_docstring = True
 napoleon_include_init_with_doc = False
 napoleon_include_private_with_doc = False
 napoleon_include_special_with_doc = False
-# Render "Attributes" sections as field lists, not as separate attribute
-# directives: attrs fields are also found by autodoc, and two descriptions of
-# one attribute would be a duplicate-object warning.
-napoleon_use_ivar = True
+# Render "Attributes" sections like "Parameters" sections (a field list), not
+# as separate attribute directives: attrs fields with a ``#:`` comment are
+# also found by autodoc, and two descriptions of one attribute would be a
+# duplicate-object warning; the params style also handles entries that
+# document several attributes at once ("estimate, se : float").
+napoleon_use_ivar = False
+napoleon_custom_sections = [("Attributes", "params_style")]
 napoleon_use_param = True
 napoleon_use_rtype = True
 napoleon_preprocess_types = False

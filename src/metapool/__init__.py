@@ -21,6 +21,7 @@ from metapool.effects import (
     RiskRatio,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
 from metapool.results import BackTransformed, Interval, MetaResult
 from metapool.sensitivity import (
     CumulativeResult,
@@ -48,9 +49,12 @@ __all__ = [
     "LeaveOneOutResult",
     "MantelHaenszel",
     "MeanDifference",
+    "MetaRegression",
+    "MetaRegressionResult",
     "MetaResult",
     "OddsRatio",
     "Peto",
+    "Prediction",
     "RandomEffects",
     "RiskDifference",
     "RiskRatio",

@@ -297,11 +297,22 @@ class InfluenceResult:
 
     def summary(self) -> str:
         """A metafor-style table with influential studies marked ``*``."""
-        cols = ("rstudent", "dffits", "cooks_distance", "cov_ratio", "tau2_deleted",
-                "q_deleted", "hat", "weight")
+        cols = (
+            "rstudent",
+            "dffits",
+            "cooks_distance",
+            "cov_ratio",
+            "tau2_deleted",
+            "q_deleted",
+            "hat",
+            "weight",
+        )
         heads = ("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")
-        lines = ["Influence diagnostics (Viechtbauer & Cheung 2010)", "",
-                 f"  {'study':<24}" + "".join(f"{h:>10}" for h in heads) + "  inf"]
+        lines = [
+            "Influence diagnostics (Viechtbauer & Cheung 2010)",
+            "",
+            f"  {'study':<24}" + "".join(f"{h:>10}" for h in heads) + "  inf",
+        ]
         for i, lab in enumerate(self.labels):
             vals = "".join(f"{getattr(self, c)[i]:>10.4f}" for c in cols)
             lines.append(f"  {lab[:23]:<24}{vals}  {'*' if self.is_influential[i] else ''}")

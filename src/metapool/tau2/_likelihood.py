@@ -25,7 +25,7 @@ from metapool._roots import bracketed_root
 from metapool.tau2._base import Tau2Fit, register
 from metapool.tau2._qsolve import XTOL_FACTOR
 
-__all__ = ["ML", "REML", "log_likelihood", "score"]
+__all__ = ["ML", "REML", "log_likelihood", "score", "score_and_slope"]
 
 Array = NDArray[np.float64]
 
@@ -38,25 +38,72 @@ def log_likelihood(
     ``tau2`` has shape ``yi.shape[:-1]``; for a grid, give ``tau2`` one more
     trailing axis and ``yi``/``vi`` a matching axis before the study axis.
     """
+    return _log_likelihood_and_score(tau2, yi, vi, X, reml=reml)[0]
+
+
+def _log_likelihood_and_score(
+    tau2: Array | float, yi: Array, vi: Array, X: Array | None, *, reml: bool
+) -> tuple[Array, Array]:
     tot = vi + np.asarray(tau2, dtype=np.float64)[..., None]
     w = 1.0 / tot
     fit = wls(yi, w, X)
+    u = w * fit.resid
+    uu = (u * u).sum(axis=-1)
+    sw = w.sum(axis=-1)
     ll = -0.5 * (np.log(tot).sum(axis=-1) + fit.rss)
-    if reml:
+    if not reml:
+        return np.asarray(ll), np.asarray(0.5 * (uu - sw))
+    if X is None:
+        cov = fit.cov[..., 0, 0]
+        ll = ll + 0.5 * np.log(cov)
+        tr_p = sw - (w * w).sum(axis=-1) * cov
+    else:
         ll = ll + 0.5 * np.linalg.slogdet(fit.cov)[1]
-    return np.asarray(ll)
+        tr_p = trace_p(w, X, fit.cov)
+    return np.asarray(ll), np.asarray(0.5 * (uu - tr_p))
 
 
 def score(
     tau2: Array | float, yi: Array, vi: Array, X: Array | None = None, *, reml: bool = True
 ) -> Array:
     """Derivative of :func:`log_likelihood` with respect to τ²."""
+    return score_and_slope(tau2, yi, vi, X, reml=reml)[0]
+
+
+def score_and_slope(
+    tau2: Array | float, yi: Array, vi: Array, X: Array | None = None, *, reml: bool = True
+) -> tuple[Array, Array]:
+    """The score and its derivative (the observed information with a minus sign).
+
+    With ``P = W - W X (X'WX)⁻¹ X' W`` and ``u = P y = W r``:
+    REML score ``½(u'u - tr P)``, slope ``½ tr(PP) - u'Pu``;
+    ML score ``½(u'u - Σw)``, slope ``½ Σw² - u'Pu``.
+    """
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
     fit = wls(yi, w, X)
-    wr2 = (w * w * fit.resid * fit.resid).sum(axis=-1)
+    u = w * fit.resid
+    uu = (u * u).sum(axis=-1)
+    sw = w.sum(axis=-1)
+    sw2 = (w * w).sum(axis=-1)
+    if X is None:
+        cov = fit.cov[..., 0, 0]
+        upu = (w * u * u).sum(axis=-1) - (w * u).sum(axis=-1) ** 2 * cov
+        c_a2 = sw2 * cov
+        tr_p = sw - c_a2
+        tr_pp = sw2 - 2.0 * (w**3).sum(axis=-1) * cov + c_a2 * c_a2
+    else:
+        cov = fit.cov
+        xwu = np.einsum("...k,...kp->...p", w * u, X)
+        upu = (w * u * u).sum(axis=-1) - np.einsum("...p,...pq,...q->...", xwu, cov, xwu)
+        c_a2 = cov @ np.einsum("...k,...kp,...kq->...pq", w * w, X, X)
+        c_a3 = cov @ np.einsum("...k,...kp,...kq->...pq", w**3, X, X)
+        tr_p = sw - np.einsum("...pp->...", c_a2)
+        tr_pp = (
+            sw2 - 2.0 * np.einsum("...pp->...", c_a3) + np.einsum("...pq,...qp->...", c_a2, c_a2)
+        )
     if reml:
-        return np.asarray(0.5 * (wr2 - trace_p(w, X, fit.cov)))
-    return np.asarray(0.5 * (wr2 - w.sum(axis=-1)))
+        return np.asarray(0.5 * (uu - tr_p)), np.asarray(0.5 * tr_pp - upu)
+    return np.asarray(0.5 * (uu - sw)), np.asarray(0.5 * sw2 - upu)
 
 
 def _maximise(
@@ -72,8 +119,7 @@ def _maximise(
     grid = np.concatenate([np.zeros((*geo.shape[:-1], 1)), geo], axis=-1)  # (..., G)
 
     yg, vg = yi[..., None, :], vi[..., None, :]
-    ll = log_likelihood(grid, yg, vg, X, reml=reml)
-    sc = score(grid, yg, vg, X, reml=reml)
+    ll, sc = _log_likelihood_and_score(grid, yg, vg, X, reml=reml)
 
     # Candidate local maxima: cells [g_j, g_j+1] with score + then <= 0, and the boundary.
     cell = (sc[..., :-1] > 0) & (sc[..., 1:] <= 0)
@@ -90,7 +136,7 @@ def _maximise(
     f_hi = np.where(interior, np.take_along_axis(sc, take + 1, axis=-1)[..., 0], -1.0)
     hi = np.where(interior, hi, lo)
     res = bracketed_root(
-        lambda t: score(t, yi, vi, X, reml=reml),
+        lambda t: score_and_slope(t, yi, vi, X, reml=reml),
         lo,
         hi,
         f_lo,

@@ -20,19 +20,36 @@ from metapool._kernels import n_params, ols_rss, wls
 from metapool._roots import RootResult, bracketed_root
 from metapool.tau2._base import Tau2Fit, register
 
-__all__ = ["EmpiricalBayes", "PauleMandel", "generalized_q", "solve_generalized_q"]
+__all__ = [
+    "EmpiricalBayes",
+    "PauleMandel",
+    "generalized_q",
+    "generalized_q_and_slope",
+    "solve_generalized_q",
+]
 
 Array = NDArray[np.float64]
 
-#: Absolute tolerance on τ², relative to the mean sampling variance (so that the
-#: answer is scale-equivariant); with rtol=1e-12 this is well below the 1e-10
-#: asked of every iterative estimator.
+#: Tolerance on τ² (the size of the last Newton or bisection step), relative to
+#: the mean sampling variance so that the answer is scale-equivariant; well below
+#: the 1e-10 asked of every iterative estimator. Newton converges quadratically,
+#: so the error after the last step is far smaller than the step itself.
 XTOL_FACTOR = 1e-12
 
 
 def generalized_q(tau2: Array, yi: Array, vi: Array, X: Array | None = None) -> Array:
     """``Q(τ²) = Σ w (y - Xβ̂_w)²`` with ``w = 1/(v + τ²)``, along the last axis."""
     return wls(yi, 1.0 / (vi + np.asarray(tau2)[..., None]), X).rss
+
+
+def generalized_q_and_slope(
+    tau2: Array, yi: Array, vi: Array, X: Array | None = None
+) -> tuple[Array, Array]:
+    """``Q(τ²)`` and its derivative ``dQ/dτ² = -Σ (w r)²``."""
+    w = 1.0 / (vi + np.asarray(tau2)[..., None])
+    fit = wls(yi, w, X)
+    u = w * fit.resid
+    return fit.rss, -(u * u).sum(axis=-1)
 
 
 def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
@@ -46,9 +63,12 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | f
     f_hi = np.where(interior, generalized_q(hi, yi, vi, X) - target, -1.0)
     f_lo = np.where(interior, q0, 0.0)
     xtol = XTOL_FACTOR * vi.mean(axis=-1)
-    res = bracketed_root(
-        lambda t: generalized_q(t, yi, vi, X) - target, lo, hi, f_lo, f_hi, xtol=xtol
-    )
+
+    def fdf(t: Array) -> tuple[Array, Array]:
+        q, slope = generalized_q_and_slope(t, yi, vi, X)
+        return q - target, slope
+
+    res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol)
     root = np.where(interior, res.root, 0.0)
     return RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
 

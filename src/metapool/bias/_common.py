@@ -1,0 +1,175 @@
+"""What the small-study-effect methods share: reading their input, the k checks,
+and the (meta-)regression of the effects on their standard errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from metapool._kernels import WLS, wls
+from metapool._validation import check_level
+from metapool.effects._base import EffectSet
+from metapool.exceptions import (
+    ConvergenceWarning,
+    InvalidDataError,
+    MetapoolTypeError,
+    SmallSampleWarning,
+)
+from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.results import MetaResult, _json_float
+from metapool.tau2 import REML, Tau2Estimator
+
+__all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "json_value", "read_input", "regress_on_se"]
+
+Array = NDArray[np.float64]
+
+#: Fewest studies accepted: the regression on the SE has k - 2 residual df.
+MIN_K = 3
+#: Below this many studies the tests have little power (Sterne et al. 2011).
+RECOMMENDED_K = 10
+
+
+@attrs.frozen(kw_only=True)
+class BiasInput:
+    """The studies and the model settings a small-study-effect method works with.
+
+    ``tau2`` is ``None`` for a common-effect fit (τ² = 0); ``ci`` is metapool's
+    name of the test of a coefficient ("z", "t", "hksj", "hksj-adhoc").
+    """
+
+    yi: Array
+    vi: Array
+    labels: tuple[str, ...]
+    measure: str
+    log_scale: bool
+    tau2: Tau2Estimator | None
+    ci: str
+    level: float
+    source: str
+    notes: tuple[str, ...]
+
+    @property
+    def k(self) -> int:
+        return int(self.yi.size)
+
+
+def read_input(owner: str, effects_or_result: object, level: float | None) -> BiasInput:
+    """Read an effect-size set or a fitted result, check k, and warn when k is small.
+
+    An :class:`EffectSet` gets metafor's defaults for vectors (REML, z, 95%);
+    a :class:`MetaResult` contributes its studies and its model's settings.
+    Mantel–Haenszel and Peto results count as common-effect fits, as in metafor
+    (whose ``rma.mh``/``rma.peto`` objects carry ``method = "FE"``).
+    """
+    notes: list[str] = []
+    if isinstance(effects_or_result, EffectSet):
+        eff = effects_or_result
+        yi, vi, labels = eff.yi, eff.vi, eff.labels
+        measure, log_scale = eff.measure, eff.log_scale
+        tau2: Tau2Estimator | None = REML()
+        ci, fit_level, source = "z", 0.95, type(eff).__name__
+    elif isinstance(effects_or_result, MetaResult):
+        res = effects_or_result
+        yi, vi, labels = res.yi, res.vi, res.labels
+        measure, log_scale = res.measure, res.log_scale
+        fit_level, model = res.level, res.model
+        source = type(model).__name__
+        if isinstance(model, RandomEffects):
+            tau2, ci = model.tau2, model.ci
+        elif isinstance(model, CommonEffect):
+            tau2, ci = None, model.ci
+        elif isinstance(model, (MantelHaenszel, Peto)):
+            tau2, ci = None, "z"
+            notes.append(
+                f"{source} fit: the study effects (yi, vi) are analysed with inverse-variance "
+                "weights (a common-effect model), as metafor does"
+            )
+        else:
+            raise MetapoolTypeError(
+                f"{owner} does not know the model {source!r} of this result; give the "
+                "effect-size set or a CommonEffect, RandomEffects, MantelHaenszel or Peto fit."
+            )
+    else:
+        raise MetapoolTypeError(
+            f"{owner} expects an effect-size set (e.g. GenericEffect) or a MetaResult. "
+            f"Got {type(effects_or_result).__name__}."
+        )
+    k = int(np.size(yi))
+    if k < MIN_K:
+        raise InvalidDataError(
+            f"{owner} needs at least {MIN_K} studies (the regression on the standard error "
+            f"leaves k - 2 degrees of freedom); got k = {k}."
+        )
+    if k < RECOMMENDED_K:
+        warnings.warn(
+            f"{owner}: only k = {k} studies; tests for funnel-plot asymmetry have little power "
+            f"with fewer than {RECOMMENDED_K} studies (Sterne et al. 2011). The result is "
+            "computed and carries a note.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+        notes.append(f"k = {k} < {RECOMMENDED_K}: little power to detect asymmetry")
+    return BiasInput(
+        yi=np.asarray(yi, dtype=np.float64),
+        vi=np.asarray(vi, dtype=np.float64),
+        labels=tuple(labels),
+        measure=measure,
+        log_scale=log_scale,
+        tau2=tau2,
+        ci=ci,
+        level=fit_level if level is None else check_level(owner, level),
+        source=source,
+        notes=tuple(notes),
+    )
+
+
+def regress_on_se(
+    owner: str, yi: Array, vi: Array, tau2: Tau2Estimator | None
+) -> tuple[WLS, float, bool]:
+    """Meta-regression of ``yi`` on ``sqrt(vi)`` (with intercept).
+
+    τ² is estimated by ``tau2`` with the design matrix ``[1, sei]`` (0 for a
+    common-effect model). Returns the WLS fit with weights ``1/(vi + τ²)``,
+    τ² and whether its estimator converged (a ConvergenceWarning is raised if not).
+    """
+    X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
+    tau2_value, converged = 0.0, True
+    if tau2 is not None:
+        fit = tau2.estimate(yi, vi, X)
+        tau2_value = float(np.asarray(fit.tau2))
+        converged = bool(np.all(fit.converged))
+        if not (math.isfinite(tau2_value) and tau2_value >= 0):
+            raise InvalidDataError(
+                f"{owner}: the tau^2 estimator {tau2.name!r} returned {tau2_value!r} for the "
+                "regression on the standard error; an estimate must be finite and >= 0."
+            )
+        if not converged:
+            warnings.warn(
+                f"{owner}: the tau^2 estimator {tau2.name!r} did not converge in the "
+                "regression on the standard error; the result is flagged converged=False.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    return wls(yi, 1.0 / (vi + tau2_value), X), tau2_value, converged
+
+
+def json_value(value: Any) -> Any:
+    """JSON-safe form of a result field (NaN and infinities become ``None``)."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, np.ndarray):
+        return [json_value(x) for x in value.tolist()]
+    if isinstance(value, (tuple, list)):
+        return [json_value(x) for x in value]
+    if isinstance(value, (float, np.floating)):
+        return _json_float(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
