@@ -273,7 +273,8 @@ class MetaRegressionResult:
         ]
         if self.qm_df2 is None:
             lines.append(
-                f"Test of moderators: QM(df = {self.qm_df}) = {self.qm:.4f}, p = {self.qm_pvalue:.4g}"
+                f"Test of moderators: QM(df = {self.qm_df}) = {self.qm:.4f}, "
+                f"p = {self.qm_pvalue:.4g}"
             )
         else:
             lines.append(

@@ -46,7 +46,8 @@ class SubgroupTest:
     i2: float
 
     def revman(self) -> str:
-        """RevMan's line: ``Test for subgroup differences: Chi² = 2.34, df = 1 (P = 0.13), I² = 57.3%``."""
+        """RevMan's line, e.g.
+        ``Test for subgroup differences: Chi² = 2.34, df = 1 (P = 0.13), I² = 57.3%``."""
         i2 = "NA" if math.isnan(self.i2) else f"{self.i2:.1f}%"
         return (
             f"Test for subgroup differences: Chi\u00b2 = {self.statistic:.2f}, df = {self.df} "
@@ -61,6 +62,10 @@ class SubgroupTest:
             "pvalue": _json_float(self.pvalue),
             "i2": _json_float(self.i2),
         }
+
+
+def _read_only(mapping: Mapping[str, MetaResult]) -> Mapping[str, MetaResult]:
+    return MappingProxyType(dict(mapping))
 
 
 @attrs.frozen(kw_only=True)
@@ -85,7 +90,7 @@ class SubgroupResult:
         The common τ² when ``common_tau2`` (else None).
     """
 
-    results: Mapping[str, MetaResult] = attrs.field(converter=lambda m: MappingProxyType(dict(m)))
+    results: Mapping[str, MetaResult] = attrs.field(converter=_read_only)
     overall: MetaResult
     test: SubgroupTest
     membership: tuple[str, ...]
@@ -108,7 +113,7 @@ class SubgroupResult:
             "",
             f"  {'subgroup':<24}{'k':>4}{'estimate':>11}{pct:>7}% CI{'':>12}{'I^2':>8}",
         ]
-        for name, res in list(self.results.items()) + [("Overall", self.overall)]:
+        for name, res in [*list(self.results.items()), ("Overall", self.overall)]:
             i2 = "NA" if math.isnan(res.i2) else f"{res.i2:.1f}%"
             lines.append(
                 f"  {name[:23]:<24}{res.k:>4}{res.estimate:>11.{digits}f}"
@@ -138,7 +143,8 @@ def _membership(effects: EffectSet, groups: Any, data: Mapping[str, Any] | None)
     if isinstance(groups, str):
         if data is None:
             raise MetapoolTypeError(
-                f"subgroup_analysis: 'groups' is the column name {groups!r} but no 'data' was given."
+                f"subgroup_analysis: 'groups' is the column name {groups!r} "
+                "but no 'data' was given."
             )
         groups = data[groups]
     values = [str(g) for g in groups]
@@ -239,7 +245,7 @@ def subgroup_analysis(
         tau2_common = float(fit.tau2)
         sub_model = attrs.evolve(model, tau2=Fixed(tau2_common))
 
-    results = {
+    results: dict[str, MetaResult] = {
         name: sub_model.fit(effects.subset(member == name, keep_excluded=False))  # type: ignore[arg-type]
         for name in names
     }

@@ -139,7 +139,7 @@ def q_profile(yi: Array, vi: Array, level: float) -> tuple[Array, Array, Array, 
             np.asarray(bool(low.converged) and bool(high.converged)),
             np.asarray(int(low.iterations) + int(high.iterations)),
         )
-    shape = (2,) + yi.shape[:-1]
+    shape = (2, *yi.shape[:-1])
     target = np.array(targets).reshape((2,) + (1,) * (yi.ndim - 1))
     res = solve_generalized_q(
         np.broadcast_to(yi, shape + yi.shape[-1:]),
