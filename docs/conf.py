@@ -110,3 +110,51 @@ html_theme_options = {
 html_sidebars = {
     "**": ["about.html", "navigation.html", "relations.html", "searchbox.html"],
 }
+
+
+# -- Completeness check of the API reference ----------------------------------------
+# Every public name (``__all__`` of metapool and of its public sub-modules) must
+# appear in api.rst; a missing one is a warning, which ``-W`` turns into a failed
+# build, so that new public API cannot go undocumented.
+
+_PUBLIC_MODULES = ("metapool", "metapool.tau2", "metapool.exceptions", "metapool.conventions",
+                   "metapool.testing")
+
+
+def _check_api_coverage(app: object) -> None:
+    import importlib
+    import re
+
+    from sphinx.util import logging
+
+    logger = logging.getLogger("metapool.docs")
+    api_path = os.path.join(HERE, "api.rst")
+    with open(api_path, encoding="utf-8") as fh:
+        text = fh.read()
+    for module_name in _PUBLIC_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if isinstance(obj, type(sys)):  # a sub-module: documented as a module
+                pattern = rf"^\.\. (py:module|automodule):: {re.escape(obj.__name__)}\s*$"
+            else:
+                pattern = (
+                    rf"^\s+(~?[\w.]*\.)?{re.escape(name)}\s*$"  # an autosummary entry
+                    rf"|^\.\. (py:data|py:function|py:class|auto\w+):: {re.escape(name)}\s*$"
+                )
+            if not re.search(pattern, text, re.MULTILINE):
+                logger.warning(
+                    "api.rst does not document %s.%s (it is in %s.__all__)",
+                    module_name,
+                    name,
+                    module_name,
+                    location="api",
+                )
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("builder-inited", _check_api_coverage)
+    return {"parallel_read_safe": True}

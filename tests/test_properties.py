@@ -31,7 +31,7 @@ def meta_data(draw, min_k=2, max_k=25):
     k = draw(st.integers(min_k, max_k))
     log_v = draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k))
     vi = 10.0 ** np.array(log_v)
-    spread = draw(st.sampled_from([0.0, 0.1, 1.0, 10.0]))
+    spread = draw(st.sampled_from([0.0, 0.1, 1.0, 10.0, 1e4]))  # up to tau2/v ~ 1e11
     z = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
     u = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
     yi = z * np.sqrt(vi) + spread * u

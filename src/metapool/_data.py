@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._validation import check_choice
+from metapool._warnings import warn
 from metapool.exceptions import ExcludedStudyWarning, InvalidDataError, MetapoolTypeError
 
 __all__ = ["ExcludedStudy", "PreparedInput", "prepare_input", "warn_excluded"]
@@ -175,8 +175,4 @@ def warn_excluded(owner: str, excluded: tuple[ExcludedStudy, ...]) -> None:
     if not excluded:
         return
     listed = "; ".join(f"study {e.index} ({e.label!r}): {e.reason}" for e in excluded)
-    warnings.warn(
-        f"{owner}: {len(excluded)} study(ies) excluded: {listed}.",
-        ExcludedStudyWarning,
-        stacklevel=4,
-    )
+    warn(f"{owner}: {len(excluded)} study(ies) excluded: {listed}.", ExcludedStudyWarning)

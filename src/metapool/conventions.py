@@ -4,22 +4,21 @@ A convention fixes, in one word, every choice on which the two reference
 programs differ. Pass ``convention="revman5"`` to an effect-size class or a
 model; any setting given explicitly still wins.
 
-========================  ======================  ===========================
-setting                   ``"metafor"`` (default)  ``"revman5"``
-========================  ======================  ===========================
-τ² estimator              REML                    DerSimonian–Laird (DL)
-CI for the pooled effect  Wald z                  Wald z
-I² and H²                 from τ² (``"tau2"``)    from Q (``"q"``)
-SMD bias correction       exact (gamma function)  approximate ``1 − 3/(4N − 9)``
-SMD variance              ``"LS"``: 1/n1 + 1/n2   ``"revman"``: N/(n1 n2)
-                          + g²/(2N)               + g²/(2(N − 3.94))
-zero cells (RR, OR, RD)   +0.5 to all four cells  +0.5 to all four cells
-                          of zero-cell studies    of zero-cell studies
-double-zero studies       kept (corrected)        dropped for RR and OR
-(RR, OR)                                          ("not estimable")
-MH heterogeneity          Q around the MH         Q around the MH estimate
-                          estimate
-========================  ======================  ===========================
+==========================  ==========================  ==============================
+setting                     ``"metafor"`` (default)     ``"revman5"``
+==========================  ==========================  ==============================
+τ² estimator                REML                        DerSimonian–Laird (DL)
+CI for the pooled effect    Wald z                      Wald z
+I² and H²                   from τ² (``"tau2"``)        from Q (``"q"``)
+SMD bias correction         exact (gamma function)      approximate 1 − 3/(4N − 9)
+SMD variance                ``"LS"``: 1/n1 + 1/n2       ``"revman"``: N/(n1 n2)
+                            + g²/(2N)                   + g²/(2(N − 3.94))
+zero cells (RR, OR, RD)     +0.5 to all four cells      +0.5 to all four cells
+                            of zero-cell studies        of zero-cell studies
+double-zero studies         kept (corrected)            dropped for RR and OR
+(RR, OR)                                                ("not estimable")
+MH heterogeneity            Q around the MH estimate    Q around the MH estimate
+==========================  ==========================  ==============================
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -13,8 +12,14 @@ import numpy as np
 from scipy import special
 
 from metapool._format import fmt_p_revman
+from metapool._warnings import warn
 from metapool.effects._base import EffectSet
-from metapool.exceptions import InvalidDataError, InvalidParameterError, MetapoolTypeError
+from metapool.exceptions import (
+    InvalidDataError,
+    InvalidParameterError,
+    MetapoolTypeError,
+    SmallSampleWarning,
+)
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
@@ -222,9 +227,9 @@ def subgroup_analysis(
     names = list(dict.fromkeys(membership))
     member = np.asarray(membership)
     if len(names) < 2:
-        warnings.warn(
+        warn(
             "subgroup_analysis: only one subgroup; the test for differences is not estimable.",
-            stacklevel=2,
+            SmallSampleWarning,
         )
 
     sub_model: Model = model

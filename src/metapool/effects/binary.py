@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy, prepare_input, warn_excluded
 from metapool._validation import check_choice, require
+from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
 from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
@@ -176,11 +176,10 @@ class _BinaryEffect(EffectSet):
         corrected = tuple(int(idx[i]) for i in np.flatnonzero(needs))
         if corrected and to == "zero":
             listed = "; ".join(f"study {int(idx[i])} ({lab[i]!r})" for i in np.flatnonzero(needs))
-            warnings.warn(
+            warn(
                 f"{owner}: {cc:g} added to every cell of {len(corrected)} study(ies) with a "
                 f"zero cell: {listed}.",
                 ZeroCellWarning,
-                stacklevel=2,
             )
         self.__attrs_init__(
             yi=yi,

@@ -36,7 +36,8 @@ class GenericEffect(EffectSet):
         ``"omit"`` leaves out studies with a missing value, with a warning,
         and records them in :attr:`excluded`.
     measure : str, default "GEN"
-        Name of the effect measure, used in summaries (e.g. ``"logHR"``).
+        Name of the effect measure on the natural scale, used in summaries
+        (e.g. ``"HR"`` with ``log_scale=True`` for log hazard ratios).
     log_scale : bool, default False
         Whether ``yi`` are logarithms of ratios, so that results can be
         back-transformed with ``exp``.

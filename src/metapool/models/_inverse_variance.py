@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import attrs
 import numpy as np
 
 from metapool._validation import check_choice, check_level
+from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
@@ -214,21 +214,19 @@ def _fit(
                 "an estimate must be finite and >= 0."
             )
         if not converged:
-            warnings.warn(
+            warn(
                 f"{owner}: the tau^2 estimator {tau2_fit.method!r} did not converge after "
                 f"{iterations} iterations; the result is flagged converged=False.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
     if k == 1:
         notes.append(
             "k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if random else "")
         )
         if ci != "z":
-            warnings.warn(
+            warn(
                 f"{owner}: ci={ci!r} needs k >= 2; using 'z' since k = 1 (as metafor does).",
                 SmallSampleWarning,
-                stacklevel=3,
             )
             notes.append(f"ci={ci!r} needs k >= 2; Wald z used instead")
             ci = "z"

@@ -176,10 +176,7 @@ class MantelHaenszel:
         notes: tuple[str, ...] = ()
         if dz.any():
             listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(dz))
-            notes = (
-                f"double-zero studies ({listed}) are left out of Q"
-                + (f" and contribute nothing to the MH {measure}" if measure != "RD" else ""),
-            )
+            notes = (f"double-zero studies ({listed}) are left out of Q (as metafor)",)
         y, v = effects.yi[~dz], effects.vi[~dz]
         q = float(max(0.0, (((y - estimate) ** 2) / v).sum())) if y.size else 0.0
         return _two_by_two_result(

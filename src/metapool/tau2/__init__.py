@@ -5,18 +5,18 @@ Every estimator is a small frozen class with a ``name`` and an
 registered by name so that ``RandomEffects(tau2="REML")`` and
 ``RandomEffects(tau2=REML())`` are the same model.
 
-=======  =============================  =========================
-name     class                          kind
-=======  =============================  =========================
-``DL``   :class:`DerSimonianLaird`      moment, truncated at 0
-``HE``   :class:`HedgesOlkin`           moment, truncated at 0
-``HS``   :class:`HunterSchmidt`         moment, truncated at 0
-``SJ``   :class:`SidikJonkman`          moment, positive
-``PM``   :class:`PauleMandel`           generalised Q equation
-``EB``   :class:`EmpiricalBayes`        generalised Q equation
-``ML``   :class:`ML`                    likelihood (global max)
-``REML`` :class:`REML`                  restricted likelihood
-=======  =============================  =========================
+=======  ========  ==============================  ==========================
+name      class                           kind
+========  ==============================  ==========================
+``DL``    :class:`DerSimonianLaird`       moment, truncated at 0
+``HE``    :class:`HedgesOlkin`            moment, truncated at 0
+``HS``    :class:`HunterSchmidt`          moment, truncated at 0
+``SJ``    :class:`SidikJonkman`           moment, positive
+``PM``    :class:`PauleMandel`            generalised Q equation
+``EB``    :class:`EmpiricalBayes`         generalised Q equation
+``ML``    :class:`ML`                     likelihood (global max)
+``REML``  :class:`REML`                   restricted likelihood
+========  ==============================  ==========================
 
 :class:`Fixed` holds τ² at a value given in advance (not in the registry).
 """
