@@ -112,12 +112,13 @@ regtest_lm_record <- function(yi, vi) {
   note_warnings("regtest lm", r$warnings)
   rt <- r$value
   cf <- coef(summary(rt$fit))
+  ci <- confint(rt$fit, level = 0.95)  # regtest() reports the CI of the limit estimate only
   list(model = "lm", method = NULL, test = "t", level = 0.95,
        statistic = num(rt$zval), pvalue = num(rt$pval), df = num(rt$ddf),
        intercept = num(cf[2, 1]), intercept_se = num(cf[2, 2]),
        limit_estimate = num(rt$est), limit_se = num(cf[1, 2]),
        limit_ci_low = num(rt$ci.lb), limit_ci_high = num(rt$ci.ub),
-       intercept_ci_low = NULL, intercept_ci_high = NULL,
+       intercept_ci_low = num(ci[2, 1]), intercept_ci_high = num(ci[2, 2]),
        tau2 = NULL, sigma2 = num(summary(rt$fit)$sigma^2))
 }
 

@@ -129,15 +129,25 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
 
 
 def regress_on_se(
-    owner: str, yi: Array, vi: Array, tau2: Tau2Estimator | None
+    owner: str, yi: Array, vi: Array, tau2: Tau2Estimator | None, *, hint: str = ""
 ) -> tuple[WLS, float, bool]:
     """Meta-regression of ``yi`` on ``sqrt(vi)`` (with intercept).
 
     τ² is estimated by ``tau2`` with the design matrix ``[1, sei]`` (0 for a
     common-effect model). Returns the WLS fit with weights ``1/(vi + τ²)``,
     τ² and whether its estimator converged (a ConvergenceWarning is raised if not).
+
+    Raises :class:`InvalidDataError` when ``sei`` is (nearly) constant, with the
+    rank criterion of R's ``lm`` (the part of ``sei`` not explained by the
+    intercept is below 1e-7 of its norm), where metafor stops too.
     """
-    X = np.column_stack([np.ones_like(yi), np.sqrt(vi)])
+    sei = np.sqrt(vi)
+    if np.linalg.norm(sei - sei.mean()) <= 1e-7 * np.linalg.norm(sei):
+        raise InvalidDataError(
+            f"{owner}: all studies have the same variance, so the effects cannot be regressed "
+            "on their standard errors (metafor: 'Model matrix no longer of full rank')." + hint
+        )
+    X = np.column_stack([np.ones_like(yi), sei])
     tau2_value, converged = 0.0, True
     if tau2 is not None:
         fit = tau2.estimate(yi, vi, X)
