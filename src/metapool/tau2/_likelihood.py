@@ -141,7 +141,7 @@ def _maximise(
         hi,
         f_lo,
         f_hi,
-        xtol=XTOL_FACTOR * vi.mean(axis=-1),
+        xtol=XTOL_FACTOR * vi.min(axis=-1),
     )
     tau2 = np.where(interior, res.root, 0.0)
     iterations = np.where(interior, res.iterations, 0).astype(np.int64)

@@ -31,7 +31,8 @@ __all__ = [
 Array = NDArray[np.float64]
 
 #: Tolerance on τ² (the size of the last Newton or bisection step), relative to
-#: the mean sampling variance so that the answer is scale-equivariant; well below
+#: the smallest sampling variance so that the answer is scale-equivariant and
+#: precise enough for the most precise study (whose weight it perturbs most); well below
 #: the 1e-10 asked of every iterative estimator. Newton converges quadratically,
 #: so the error after the last step is far smaller than the step itself.
 XTOL_FACTOR = 1e-12
@@ -62,7 +63,7 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | f
     hi = np.where(interior, upper, 0.0)
     f_hi = np.where(interior, generalized_q(hi, yi, vi, X) - target, -1.0)
     f_lo = np.where(interior, q0, 0.0)
-    xtol = XTOL_FACTOR * vi.mean(axis=-1)
+    xtol = XTOL_FACTOR * vi.min(axis=-1)
 
     def fdf(t: Array) -> tuple[Array, Array]:
         q, slope = generalized_q_and_slope(t, yi, vi, X)
