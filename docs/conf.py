@@ -117,8 +117,13 @@ html_sidebars = {
 # appear in api.rst; a missing one is a warning, which ``-W`` turns into a failed
 # build, so that new public API cannot go undocumented.
 
-_PUBLIC_MODULES = ("metapool", "metapool.tau2", "metapool.exceptions", "metapool.conventions",
-                   "metapool.testing")
+_PUBLIC_MODULES = (
+    "metapool",
+    "metapool.tau2",
+    "metapool.exceptions",
+    "metapool.conventions",
+    "metapool.testing",
+)
 
 
 def _check_api_coverage(app: object) -> None:

@@ -286,6 +286,13 @@ def test_warnings_point_at_the_callers_line():
         mp.RiskRatio(events1=[0, 1], n1=[10, 10], events2=[0, 2], n2=[10, 10], double_zero="drop")
     assert record[0].filename == __file__
     with pytest.warns(ExcludedStudyWarning) as record:
-        mp.SMD(mean1=[1.0, np.nan], sd1=[1, 1], n1=[5, 5], mean2=[1, 1], sd2=[1, 1], n2=[5, 5],
-               nan_policy="omit")
+        mp.SMD(
+            mean1=[1.0, np.nan],
+            sd1=[1, 1],
+            n1=[5, 5],
+            mean2=[1, 1],
+            sd2=[1, 1],
+            n2=[5, 5],
+            nan_policy="omit",
+        )
     assert record[0].filename == __file__

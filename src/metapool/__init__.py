@@ -10,6 +10,14 @@
 
 from metapool import exceptions, tau2
 from metapool._data import ExcludedStudy
+from metapool.bias import (
+    BeggResult,
+    EggerResult,
+    TrimFillResult,
+    begg_test,
+    egger_test,
+    trim_and_fill,
+)
 from metapool.conventions import Convention, get_convention
 from metapool.effects import (
     SMD,
@@ -21,6 +29,7 @@ from metapool.effects import (
     RiskRatio,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.plotting import forest_plot, funnel_plot
 from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
 from metapool.results import BackTransformed, Interval, MetaResult
 from metapool.sensitivity import (
@@ -38,10 +47,12 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "SMD",
     "BackTransformed",
+    "BeggResult",
     "CommonEffect",
     "Convention",
     "CumulativeResult",
     "EffectSet",
+    "EggerResult",
     "ExcludedStudy",
     "GenericEffect",
     "InfluenceResult",
@@ -60,12 +71,18 @@ __all__ = [
     "RiskRatio",
     "SubgroupResult",
     "SubgroupTest",
+    "TrimFillResult",
     "__version__",
+    "begg_test",
     "cumulative",
+    "egger_test",
     "exceptions",
+    "forest_plot",
+    "funnel_plot",
     "get_convention",
     "influence",
     "leave_one_out",
     "subgroup_analysis",
     "tau2",
+    "trim_and_fill",
 ]

@@ -95,8 +95,9 @@ def heterogeneity_from_tau2(tau2: Array | float, s2: Array | float) -> tuple[Arr
     """I² (percent) and H² from τ² and the typical within-study variance."""
     tau2 = np.asarray(tau2, dtype=np.float64)
     s2 = np.asarray(s2, dtype=np.float64)
-    i2 = 100.0 * tau2 / (tau2 + s2)
-    h2 = (tau2 + s2) / s2
+    with np.errstate(divide="ignore", invalid="ignore"):  # k = p: s² is not estimable
+        i2 = 100.0 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
     return np.asarray(i2), np.asarray(h2)
 
 

@@ -11,7 +11,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from metapool._kernels import heterogeneity_from_tau2, n_params, trace_p, wls
+from metapool._kernels import (
+    heterogeneity_from_q,
+    heterogeneity_from_tau2,
+    n_params,
+    trace_p,
+    wls,
+)
 from metapool._validation import check_choice, check_level
 from metapool.effects._base import EffectSet, array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
@@ -19,7 +25,7 @@ from metapool.models._inference import CI_METHODS, t_crit, two_sided_p, z_crit
 from metapool.models._inverse_variance import check_effects
 from metapool.results import Interval, _json_float
 from metapool.sensitivity import IntervalArray
-from metapool.tau2 import Tau2Estimator
+from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
 from metapool.tau2._qsolve import solve_generalized_q
 
@@ -197,9 +203,12 @@ class MetaRegressionResult:
         Test for residual heterogeneity.
     r2 : float
         Pseudo-R² in percent: ``max(0, (τ²₀ - τ²)/τ²₀)`` with τ²₀ from the
-        intercept-only model with the same estimator (NaN when τ²₀ = 0).
+        intercept-only model with the same estimator (0 when τ²₀ = 0, as metafor).
+        For a fixed-effects meta-regression (``tau2=Fixed(0)``): the adjusted R² of
+        the weighted least-squares regression, as metafor.
     i2, h2 : float
-        Residual I² (percent) and H², from τ² and the typical within-study variance.
+        Residual I² (percent) and H², from τ² and the typical within-study variance
+        (from QE for a fixed-effects meta-regression).
     vcov : ndarray
         Covariance matrix of the coefficients.
     """
@@ -259,8 +268,9 @@ class MetaRegressionResult:
         """A metafor-style report."""
         pct = round(100 * self.level)
         stat = "z" if self.df is None else "t"
+        kind = "Fixed-effects" if self.model.fixed_effects else "Mixed-effects"
         lines = [
-            f"Mixed-effects meta-regression (k = {self.k}; tau^2 estimator: "
+            f"{kind} meta-regression (k = {self.k}; tau^2 estimator: "
             f"{self.model.tau2.name}; CI: {self.model.ci})",
             "",
             f"tau^2 (residual heterogeneity) = {self.tau2:.4f} "
@@ -320,6 +330,20 @@ class MetaRegressionResult:
         return self.summary()
 
 
+def _weighted_adjusted_r2(yi: Array, w: Array, rss: float, p: int, intercept: bool) -> float:
+    """Adjusted R² (percent, truncated at 0) of a weighted least-squares regression."""
+    k = yi.size
+    if np.all(yi == yi[0]):
+        return 0.0
+    if intercept:
+        centre = float((w * yi).sum() / w.sum())
+        tss, df_tot = float((w * (yi - centre) ** 2).sum()), k - 1
+    else:
+        tss, df_tot = float((w * yi**2).sum()), k
+    r2 = 1.0 - rss / tss
+    return max(0.0, 100.0 * (1.0 - (1.0 - r2) * df_tot / (k - p)))
+
+
 @attrs.frozen(init=False)
 class MetaRegression:
     """Meta-regression with a pluggable τ² estimator.
@@ -372,6 +396,11 @@ class MetaRegression:
             ci=check_choice(owner, "ci", ci, CI_METHODS),
             level=check_level(owner, level),
         )
+
+    @property
+    def fixed_effects(self) -> bool:
+        """Whether τ² is fixed at 0 (a fixed-effects meta-regression)."""
+        return isinstance(self.tau2, Fixed) and self.tau2.value == 0.0
 
     def fit(
         self, effects: EffectSet, moderators: Any, *, intercept: bool = True
@@ -440,12 +469,18 @@ class MetaRegression:
         w_fe = 1.0 / vi
         fit_fe = wls(yi, w_fe, X)
         qe = float(fit_fe.rss)
-        s2 = (k - p) / float(trace_p(w_fe, X, fit_fe.cov))
-        i2, h2 = (float(x) for x in heterogeneity_from_tau2(tau2, s2))
-
-        # Pseudo-R² against the intercept-only model with the same estimator.
-        tau2_0 = float(self.tau2.estimate(yi, vi).tau2) if k >= 2 else math.nan
-        r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0) if tau2_0 > 0 else math.nan
+        if self.fixed_effects:
+            # As metafor's fixed-effects model: I², H² from QE; R² the adjusted R² of
+            # the weighted least-squares regression.
+            i2, h2 = (float(x) for x in heterogeneity_from_q(qe, k - p))
+            r2 = _weighted_adjusted_r2(yi, w_fe, qe, p, intercept)
+        else:
+            s2 = (k - p) / float(trace_p(w_fe, X, fit_fe.cov))
+            i2, h2 = (float(x) for x in heterogeneity_from_tau2(tau2, s2))
+            # Pseudo-R² against the intercept-only model with the same estimator
+            # (0 when that model has no heterogeneity to explain, as metafor).
+            tau2_0 = float(self.tau2.estimate(yi, vi).tau2)
+            r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0) if tau2_0 > 0 else 0.0
 
         alpha = 1.0 - self.level
         targets = (special.chdtri(k - p, alpha / 2), special.chdtri(k - p, 1 - alpha / 2))

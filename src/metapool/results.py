@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -12,6 +12,9 @@ from numpy.typing import NDArray
 from metapool._data import ExcludedStudy
 from metapool._format import fmt, fmt_p_metafor, fmt_p_revman
 from metapool.effects._base import EffectSet, array_field
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["BackTransformed", "Interval", "MetaResult"]
 
@@ -322,6 +325,18 @@ class MetaResult:
             + f"Chi\u00b2 = {self.q:.2f}, df = {self.q_df} ({fmt_p_revman(self.q_pvalue)}); "
             + f"I\u00b2 = {i2}"
         )
+
+    def plot_forest(self, **kwargs: Any) -> Figure:
+        """Forest plot of this result: :func:`metapool.forest_plot` with ``kwargs``."""
+        from metapool.plotting import forest_plot
+
+        return forest_plot(self, **kwargs)
+
+    def plot_funnel(self, **kwargs: Any) -> Figure:
+        """Funnel plot of this result: :func:`metapool.funnel_plot` with ``kwargs``."""
+        from metapool.plotting import funnel_plot
+
+        return funnel_plot(self, **kwargs)
 
     def __str__(self) -> str:
         return self.summary()

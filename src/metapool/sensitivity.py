@@ -46,8 +46,8 @@ def _floats(a: Array) -> list[float | None]:
     return [_json_float(x) for x in np.asarray(a, dtype=float).tolist()]
 
 
-def _series(results: Sequence[MetaResult], get: Any) -> Array:
-    return np.array([get(r) for r in results], dtype=np.float64)
+def _series(results: Sequence[MetaResult | None], get: Any) -> Array:
+    return np.array([math.nan if r is None else get(r) for r in results], dtype=np.float64)
 
 
 @attrs.frozen(kw_only=True)
@@ -65,14 +65,25 @@ class _SeriesResult:
     h2: Array = array_field()
     q: Array = array_field()
     q_pvalue: Array = array_field()
-    k: Array = array_field()
+    k: NDArray[np.int64] = array_field()
     converged: NDArray[np.bool_] = array_field()
-    results: tuple[MetaResult, ...] = attrs.field(repr=False, eq=False)
+    #: False where the refit was not estimable (its row is NaN, as in metafor)
+    estimable: NDArray[np.bool_] = array_field()
+    #: the full refits (None where not estimable)
+    results: tuple[MetaResult | None, ...] = attrs.field(repr=False, eq=False)
     measure: str
     log_scale: bool
+    level: float
 
     @classmethod
-    def _from(cls, labels: Sequence[str], results: Sequence[MetaResult], **extra: Any) -> Any:
+    def _from(
+        cls,
+        parent: MetaResult,
+        labels: Sequence[str],
+        results: Sequence[MetaResult | None],
+        sizes: Sequence[int],
+        **extra: Any,
+    ) -> Any:
         return cls(
             labels=tuple(labels),
             estimate=_series(results, lambda r: r.estimate),
@@ -87,11 +98,13 @@ class _SeriesResult:
             h2=_series(results, lambda r: r.h2),
             q=_series(results, lambda r: r.q),
             q_pvalue=_series(results, lambda r: r.q_pvalue),
-            k=_series(results, lambda r: r.k),
-            converged=np.array([r.converged for r in results], dtype=bool),
+            k=np.asarray(sizes, dtype=np.int64),
+            converged=np.array([r is None or r.converged for r in results], dtype=bool),
+            estimable=np.array([r is not None for r in results], dtype=bool),
             results=tuple(results),
-            measure=results[0].measure,
-            log_scale=results[0].log_scale,
+            measure=parent.measure,
+            log_scale=parent.log_scale,
+            level=parent.level,
             **extra,
         )
 
@@ -105,7 +118,7 @@ class _SeriesResult:
             if isinstance(value, IntervalArray):
                 out[field.name] = value.to_dict()
             elif isinstance(value, np.ndarray):
-                out[field.name] = value.tolist() if value.dtype == bool else _floats(value)
+                out[field.name] = value.tolist() if value.dtype.kind in "bi" else _floats(value)
             elif isinstance(value, tuple):
                 out[field.name] = list(value)
             else:
@@ -113,7 +126,7 @@ class _SeriesResult:
         return out
 
     def _table(self, title: str, row_name: str) -> str:
-        pct = round(100 * self.results[0].level)
+        pct = round(100 * self.level)
         lines = [
             title,
             "",
@@ -156,12 +169,17 @@ class CumulativeResult(_SeriesResult):
         return self.summary()
 
 
-def _refit(result: MetaResult, keep: Any) -> MetaResult:
+def _refit(result: MetaResult, keep: Any) -> MetaResult | None:
+    """Refit on a subset; None when that subset is not estimable (e.g. an MH
+    ratio with no events in one arm), which becomes a NaN row as in metafor."""
     effects = result.effects.subset(keep)
     with warnings.catch_warnings():
         # t-based CIs fall back to z for k = 1 (recorded in the refit's notes).
         warnings.simplefilter("ignore", SmallSampleWarning)
-        refit: MetaResult = result.model.fit(effects)
+        try:
+            refit: MetaResult = result.model.fit(effects)
+        except InvalidDataError:
+            return None
     return refit
 
 
@@ -187,7 +205,9 @@ def leave_one_out(result: MetaResult) -> LeaveOneOutResult:
     LeaveOneOutResult
         Arrays over the omitted study: ``estimate``, ``se``, ``statistic``,
         ``pvalue``, ``ci``, ``tau2``, ``i2``, ``h2``, ``q``, ``q_pvalue``, ``k``,
-        ``converged``; the full refits are in ``results``.
+        ``converged``; the full refits are in ``results``. A refit that is not
+        estimable (e.g. a Mantel–Haenszel ratio with no events left in one arm)
+        is a row of NaN with ``estimable`` False, as in metafor.
 
     References
     ----------
@@ -205,7 +225,9 @@ def leave_one_out(result: MetaResult) -> LeaveOneOutResult:
     if result.k < 2:
         raise InvalidDataError("leave_one_out needs at least two studies.")
     fits = [_refit(result, np.arange(result.k) != i) for i in range(result.k)]
-    out: LeaveOneOutResult = LeaveOneOutResult._from(result.labels, fits)
+    out: LeaveOneOutResult = LeaveOneOutResult._from(
+        result, result.labels, fits, [result.k - 1] * result.k
+    )
     return out
 
 
@@ -250,7 +272,9 @@ def cumulative(result: MetaResult, order: Sequence[Any] | None = None) -> Cumula
         perm = np.argsort(keys, kind="stable")
     fits = [_refit(result, perm[: j + 1]) for j in range(result.k)]
     labels = [result.labels[i] for i in perm]
-    out: CumulativeResult = CumulativeResult._from(labels, fits, order=perm)
+    out: CumulativeResult = CumulativeResult._from(
+        result, labels, fits, list(range(1, result.k + 1)), order=perm
+    )
     return out
 
 
@@ -378,6 +402,8 @@ def influence(result: MetaResult) -> InfluenceResult:
     var_full = result.se**2
     rstudent, dffits, dfbetas = (np.empty(k) for _ in range(3))
     for i, fit in enumerate(loo.results):
+        if fit is None:  # pragma: no cover - inverse-variance refits are always estimable
+            raise MetapoolTypeError(f"influence: the fit without study {i} is not estimable.")
         keep = np.arange(k) != i
         sw_del = (1.0 / (vi[keep] + fit.tau2)).sum()
         var_del = fit.se**2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -23,6 +23,9 @@ from metapool.exceptions import (
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
 
@@ -139,6 +142,12 @@ class SubgroupResult:
             "common_tau2": self.common_tau2,
             "tau2": _json_float(self.tau2),
         }
+
+    def plot_forest(self, **kwargs: Any) -> Figure:
+        """Forest plot by subgroup: :func:`metapool.forest_plot` with ``kwargs``."""
+        from metapool.plotting import forest_plot
+
+        return forest_plot(self, **kwargs)
 
     def __str__(self) -> str:
         return self.summary()

@@ -247,7 +247,11 @@ def egger_test(
     df: int | None = df_resid
     if model == "lm":
         fit, _, converged = regress_on_se(owner, inp.yi, inp.vi, None)
-        dispersion = float(fit.rss) / df_resid
+        # A perfect fit (all effects on one line, e.g. all equal) leaves no residual
+        # variance: its rounding residue (~1e-31) would give a noise statistic, so it is
+        # set to 0 and the test is not estimable (0/0), whatever the location of yi.
+        perfect = float(fit.rss) <= 1e-24 * float((inp.yi**2 / inp.vi).sum())
+        dispersion = 0.0 if perfect else float(fit.rss) / df_resid
         cov = fit.cov * dispersion
         tau2, ci_method, method = None, "t", _MODELS["lm"]
     else:
@@ -270,7 +274,7 @@ def egger_test(
     beta = fit.beta
     se = np.sqrt(np.diag(cov))
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
+        stat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.nan)
     crit = z_crit(inp.level) if df is None else float(t_crit(inp.level, float(df)))
     pval = two_sided_p(stat, None if df is None else float(df))
 

@@ -27,7 +27,7 @@ from metapool.models._inference import (
     q_profile,
 )
 from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
-from metapool.tau2 import Tau2Estimator, Tau2Fit
+from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
 
 __all__ = ["CommonEffect", "RandomEffects", "check_effects"]
@@ -182,7 +182,7 @@ class RandomEffects:
         """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
         effects = check_effects("RandomEffects", effects)
         tau2_fit: Tau2Fit | None = None
-        if effects.k >= 2:
+        if effects.k >= 2 or isinstance(self.tau2, Fixed):  # a fixed τ² applies to any k
             tau2_fit = self.tau2.estimate(effects.yi, effects.vi)
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2

@@ -178,7 +178,8 @@ class MantelHaenszel:
             listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(dz))
             notes = (f"double-zero studies ({listed}) are left out of Q (as metafor)",)
         y, v = effects.yi[~dz], effects.vi[~dz]
-        q = float(max(0.0, (((y - estimate) ** 2) / v).sum())) if y.size else 0.0
+        # With fewer than two studies in Q there is no heterogeneity to measure (as metafor).
+        q = float(max(0.0, (((y - estimate) ** 2) / v).sum())) if y.size > 1 else 0.0
         return _two_by_two_result(
             self,
             effects,

@@ -1,0 +1,266 @@
+"""The default look of metapool's plots, number formatting and axis scales.
+
+Nothing here imports matplotlib, so that the numbers (tick positions, cell
+texts) can be computed and tested without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "CI_COLOR",
+    "DIAMOND_COLOR",
+    "FONT_FAMILY",
+    "FONT_SIZE",
+    "GRID_COLOR",
+    "MINUS",
+    "SQUARE_COLOR",
+    "extent_of",
+    "fmt_data",
+    "fmt_num",
+    "fmt_tick",
+    "forest_ticks",
+    "linear_ticks",
+    "log_ticks",
+    "measure_title",
+    "method_title",
+]
+
+#: Colour of the study squares (a dark slate blue that prints as a dark grey).
+SQUARE_COLOR = "#3a5a80"
+#: Colour of the pooled diamonds.
+DIAMOND_COLOR = "black"
+#: Colour of confidence-interval lines, the line of no effect and the text.
+CI_COLOR = "black"
+#: Colour of rules and reference lines that should recede.
+GRID_COLOR = "#9a9a9a"
+#: RevMan uses Arial; "sans-serif" resolves to Arial/Helvetica/DejaVu Sans.
+FONT_FAMILY = "sans-serif"
+#: Points; legible when a double-column figure (17.5 cm) is printed at 100 %.
+FONT_SIZE = 8.0
+#: The typographic minus sign, as matplotlib uses on its own tick labels.
+MINUS = "\u2212"
+
+_MEASURE_TITLES = {
+    "MD": "Mean Difference",
+    "SMD": "Std. Mean Difference",
+    "RR": "Risk Ratio",
+    "OR": "Odds Ratio",
+    "RD": "Risk Difference",
+    "GEN": "Effect",
+}
+
+_MODEL_METHODS = {"MantelHaenszel": "M-H", "Peto": "Peto"}
+
+
+def fmt_num(x: float, decimals: int) -> str:
+    """``x`` with ``decimals`` decimals, a typographic minus and no negative zero.
+
+    Examples
+    --------
+    >>> fmt_num(-0.6181, 2), fmt_num(-0.001, 2), fmt_num(float("nan"), 2)
+    ('−0.62', '0.00', 'NA')
+    """
+    if math.isnan(x):
+        return "NA"
+    if math.isinf(x):
+        return "∞" if x > 0 else MINUS + "∞"
+    text = f"{x:.{decimals}f}"
+    if text.startswith("-"):
+        text = text[1:] if float(text) == 0 else MINUS + text[1:]
+    return text
+
+
+def fmt_data(x: float, decimals: int | None = None) -> str:
+    """Arm-level data as entered: integers without decimals, others with up to 3.
+
+    Examples
+    --------
+    >>> fmt_data(120.0), fmt_data(5.10), fmt_data(0.12345), fmt_data(2.5, 2)
+    ('120', '5.1', '0.123', '2.50')
+    """
+    if math.isnan(x):
+        return ""
+    if decimals is not None:
+        return fmt_num(x, decimals)
+    if float(x).is_integer():
+        return fmt_num(x, 0)
+    text = np.format_float_positional(x, precision=3, trim="-")
+    return text.replace("-", MINUS)
+
+
+def fmt_tick(x: float) -> str:
+    """A tick label on the natural scale: ``0.1``, ``0.5``, ``1``, ``10``, ``−2``.
+
+    Examples
+    --------
+    >>> [fmt_tick(v) for v in (0.001, 0.5, 1.0, 1000.0, -2.5)]
+    ['0.001', '0.5', '1', '1000', '−2.5']
+    """
+    if x == 0:
+        return "0"
+    text = np.format_float_positional(float(x), precision=6, trim="-")
+    return text.replace("-", MINUS)
+
+
+def measure_title(measure: str, log_scale: bool) -> str:
+    """The measure as RevMan names it in a column header ("Risk Ratio")."""
+    if measure in _MEASURE_TITLES:
+        return _MEASURE_TITLES[measure]
+    if log_scale and measure.lower().startswith("log") and len(measure) > 3:
+        return measure[3:]
+    return measure
+
+
+def method_title(model_name: str, random: bool, level: float) -> str:
+    """RevMan's method line, e.g. ``"M-H, Random, 95% CI"``."""
+    method = _MODEL_METHODS.get(model_name, "IV")
+    return f"{method}, {'Random' if random else 'Fixed'}, {round(100 * level)}% CI"
+
+
+# ----------------------------------------------------------------------- scales
+# RevMan offers symmetric scales around the line of no effect; these are the
+# bounds it uses, with its tick marks.
+_LOG_SCALES: tuple[tuple[float, tuple[float, ...]], ...] = (
+    (2.0, (0.5, 0.7, 1.0, 1.5, 2.0)),
+    (5.0, (0.2, 0.5, 1.0, 2.0, 5.0)),
+    (10.0, (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
+    (20.0, (0.05, 0.2, 1.0, 5.0, 20.0)),
+    (50.0, (0.02, 0.1, 1.0, 10.0, 50.0)),
+    (100.0, (0.01, 0.1, 1.0, 10.0, 100.0)),
+    (200.0, (0.005, 0.1, 1.0, 10.0, 200.0)),
+    (500.0, (0.002, 0.1, 1.0, 10.0, 500.0)),
+    (1000.0, (0.001, 0.1, 1.0, 10.0, 1000.0)),
+)
+_LINEAR_MANTISSAS = (1.0, 2.0, 4.0, 5.0)
+
+
+def forest_ticks(extent: float, log_scale: bool) -> tuple[tuple[float, float], tuple[float, ...]]:
+    """Symmetric axis limits around the null covering ``extent``, and their ticks.
+
+    Parameters
+    ----------
+    extent : float
+        Largest distance from the null to show, on the analysis scale (log
+        scale for ratios).
+    log_scale : bool
+        Whether the axis is logarithmic (limits and ticks are then natural-scale).
+
+    Returns
+    -------
+    (low, high), ticks
+
+    Examples
+    --------
+    >>> forest_ticks(math.log(3.1), True)
+    ((0.2, 5.0), (0.2, 0.5, 1.0, 2.0, 5.0))
+    >>> forest_ticks(0.7, False)
+    ((-1.0, 1.0), (-1.0, -0.5, 0.0, 0.5, 1.0))
+    """
+    extent = abs(extent) if math.isfinite(extent) and extent > 0 else 0.0
+    if log_scale:
+        for bound, ticks in _LOG_SCALES:
+            if math.log(bound) >= extent * (1 - 1e-9):
+                return (1.0 / bound, bound), ticks
+        power = math.ceil(extent / math.log(10))
+        bound = 10.0**power
+        inner = tuple(10.0**p for p in range(-power, power + 1) if p % max(1, power // 2) == 0)
+        return (1.0 / bound, bound), tuple(sorted({1.0 / bound, *inner, bound}))
+    if extent == 0:
+        extent = 1.0
+    exponent = math.floor(math.log10(extent))
+    for power in (exponent, exponent + 1):
+        for mantissa in _LINEAR_MANTISSAS:
+            bound = mantissa * 10.0**power
+            if bound >= extent * (1 - 1e-9):
+                bound = float(f"{bound:.12g}")
+                half = float(f"{bound / 2:.12g}")
+                return (-bound, bound), (-bound, -half, 0.0, half, bound)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def log_ticks(low: float, high: float) -> tuple[float, ...]:
+    """Natural-scale tick positions for a log axis on ``[low, high]``.
+
+    The coarsest of the sequences 10^k, {1, 2, 5}·10^k, {1, 1.5, 2, 3, 5, 7}·10^k
+    and {1, 2, …, 9}·10^k that puts at least three ticks over at least half of
+    the range (in log units), thinned to at most seven; evenly spaced ticks on a
+    narrower range.
+
+    Examples
+    --------
+    >>> log_ticks(0.05, 3.0)
+    (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+    >>> log_ticks(0.8, 1.3)
+    (0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
+    """
+    if not (0 < low < high):
+        raise ValueError(f"log_ticks: need 0 < low < high. Got {low!r}, {high!r}.")
+    lo_pow, hi_pow = math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1
+    sequences = (
+        (1.0,),
+        (1.0, 2.0, 5.0),
+        (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+        tuple(float(m) for m in range(1, 10)),
+    )
+    best: list[float] = []
+    for mantissas in sequences:
+        values = sorted(
+            float(f"{m * 10.0**p:.12g}") for p in range(lo_pow, hi_pow + 1) for m in mantissas
+        )
+        best = [v for v in values if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
+        if len(best) >= 3 and math.log(best[-1] / best[0]) >= 0.5 * math.log(high / low):
+            break
+    else:  # a narrow range: evenly spaced ticks read better
+        return linear_ticks(low, high)
+    while len(best) > 7:
+        keep_one = 1.0 if 1.0 in best else best[len(best) // 2]
+        start = best.index(keep_one) % 2
+        best = [v for i, v in enumerate(best) if i % 2 == start]
+    return tuple(best)
+
+
+def linear_ticks(low: float, high: float, target: int = 5) -> tuple[float, ...]:
+    """Round, evenly spaced ticks on ``[low, high]``, at most ``target + 1`` of them.
+
+    Examples
+    --------
+    >>> linear_ticks(-1.3, 2.2)
+    (-1.0, 0.0, 1.0, 2.0)
+    """
+    if not high > low:
+        raise ValueError(f"linear_ticks: need low < high. Got {low!r}, {high!r}.")
+    power = 10.0 ** math.floor(math.log10((high - low) / max(1, target)))
+    for step in (m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0, 20.0)):
+        first = math.ceil(low / step - 1e-9)
+        last = math.floor(high / step + 1e-9)
+        if last - first + 1 <= target + 1:
+            break
+    return tuple(float(f"{i * step:.12g}") + 0.0 for i in range(first, last + 1))
+
+
+def extent_of(
+    estimates: Sequence[float] | np.ndarray,
+    ci_bounds: Sequence[float] | np.ndarray,
+    pooled_bounds: Sequence[float] | np.ndarray,
+    null: float,
+) -> float:
+    """How far from the null a forest plot's default axis should reach.
+
+    Every pooled interval and every study estimate is covered, and the study
+    confidence limits up to their 90th percentile; the wider ones end in an
+    arrow, as in RevMan, instead of squeezing the rest of the plot.
+    """
+    est = np.abs(np.asarray(estimates, dtype=np.float64) - null)
+    bounds = np.abs(np.asarray(ci_bounds, dtype=np.float64) - null)
+    pooled = np.abs(np.asarray(pooled_bounds, dtype=np.float64) - null)
+    parts = [a[np.isfinite(a)] for a in (est, pooled)]
+    finite_bounds = bounds[np.isfinite(bounds)]
+    if finite_bounds.size:
+        parts.append(np.array([np.quantile(finite_bounds, 0.9)]))
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    return float(values.max()) if values.size else 0.0

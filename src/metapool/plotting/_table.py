@@ -1,0 +1,498 @@
+"""What a forest plot shows, as a table: columns, rows and footnotes.
+
+This module decides the content (texts, estimates, weights, order); the
+drawing module decides where it goes. It does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from statistics import NormalDist
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from metapool._format import fmt_p_revman
+from metapool.exceptions import InvalidParameterError, MetapoolTypeError
+from metapool.plotting._style import fmt_data, fmt_num, measure_title, method_title
+from metapool.results import MetaResult
+from metapool.subgroups import SubgroupResult
+
+__all__ = ["Column", "Row", "Table", "build_table", "overall_effect_text"]
+
+Align = Literal["left", "right", "center", "effect"]
+RowKind = Literal[
+    "study", "excluded", "subgroup", "pooled", "events", "prediction", "note", "blank"
+]
+
+#: Columns every forest plot can show, besides the user's extra columns.
+BUILTIN_COLUMNS = ("study", "experimental", "control", "weight", "effect", "plot")
+
+_ARM_COLUMNS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    # kind -> arm -> (key, header)
+    "continuous": {
+        "1": (("mean1", "Mean"), ("sd1", "SD"), ("n1", "Total")),
+        "2": (("mean2", "Mean"), ("sd2", "SD"), ("n2", "Total")),
+    },
+    "binary": {
+        "1": (("events1", "Events"), ("n1", "Total")),
+        "2": (("events2", "Events"), ("n2", "Total")),
+    },
+}
+
+
+@attrs.define(kw_only=True)
+class Column:
+    """One column of the table (the graphic is the column ``"plot"``)."""
+
+    key: str
+    header: str
+    align: Align
+    #: Text on the upper header line, centred over every column of the same ``span``.
+    group: str | None = None
+    span: str | None = None
+    gid: str = ""
+
+
+@attrs.define(kw_only=True)
+class Row:
+    """One row of the table, with the interval it draws (analysis scale)."""
+
+    kind: RowKind
+    gid: str
+    cells: dict[str, str] = attrs.field(factory=dict)
+    effect: tuple[str, str, str] | None = None
+    bold: bool = False
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    weight: float | None = None
+    height: float = 1.0
+
+    def interval(self) -> tuple[float, float, float] | None:
+        """``(estimate, low, high)`` if the row draws an interval."""
+        if self.estimate is None or self.low is None or self.high is None:
+            return None
+        if not all(math.isfinite(v) for v in (self.estimate, self.low, self.high)):
+            return None
+        return self.estimate, self.low, self.high
+
+
+@attrs.define(kw_only=True)
+class Table:
+    """Everything a forest plot shows, before layout."""
+
+    columns: list[Column]
+    rows: list[Row]
+    footers: list[tuple[str, str]]
+    effect_title: tuple[str, str]
+    log_scale: bool
+    level: float
+
+
+def overall_effect_text(result: MetaResult) -> str:
+    """RevMan's ``"Test for overall effect: Z = 3.29 (P = 0.001)"`` line.
+
+    A t statistic (Hartung–Knapp and t-based intervals) is shown with its
+    degrees of freedom, which RevMan never needs.
+    """
+    if not math.isfinite(result.statistic):
+        return "Test for overall effect: Not applicable"
+    if result.df is None:
+        stat = f"Z = {abs(result.statistic):.2f}"
+    else:
+        stat = f"t = {abs(result.statistic):.2f}, df = {result.df:g}"
+    return f"Test for overall effect: {stat} ({fmt_p_revman(result.pvalue)})"
+
+
+def _safe_id(text: str) -> str:
+    """``text`` as a valid XML id fragment (gids become ids in SVG files)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "column"
+
+
+def _arm_kind(arms: Mapping[str, NDArray[np.float64]]) -> str | None:
+    if {"mean1", "sd1", "n1", "mean2", "sd2", "n2"} <= set(arms):
+        return "continuous"
+    if {"events1", "n1", "events2", "n2"} <= set(arms):
+        return "binary"
+    return None
+
+
+def _resolve_columns(
+    columns: Sequence[str] | None,
+    extra: Sequence[str],
+    arm_kind: str | None,
+    group_names: tuple[str, str],
+    effect_title: tuple[str, str],
+    study_header: str,
+    numeric: frozenset[str] = frozenset(),
+) -> list[Column]:
+    if isinstance(columns, str):
+        raise MetapoolTypeError(
+            "The 'columns' parameter of forest_plot must be a sequence of column names, "
+            f"e.g. ('study', 'effect', 'plot'). Got the string {columns!r}."
+        )
+    allowed = (*BUILTIN_COLUMNS, *extra)
+    if columns is None:
+        keys = ["study", *extra]
+        if arm_kind is not None:
+            keys += ["experimental", "control"]
+        keys += ["weight", "effect", "plot"]
+    else:
+        keys = [str(c) for c in columns]
+        for key in keys:
+            if key not in allowed:
+                listed = ", ".join(repr(a) for a in allowed)
+                raise InvalidParameterError(
+                    f"The 'columns' parameter of forest_plot must list names from {listed}. "
+                    f"Got {key!r}."
+                )
+        if len(set(keys)) != len(keys):
+            raise InvalidParameterError(
+                f"The 'columns' parameter of forest_plot lists a column twice. Got {keys!r}."
+            )
+        if arm_kind is None and ({"experimental", "control"} & set(keys)):
+            raise InvalidParameterError(
+                "The 'columns' parameter of forest_plot asks for arm-level columns "
+                "('experimental', 'control'), but the effect sizes have no arm-level data "
+                "(they were given as yi/vi). Leave those columns out."
+            )
+        missing_extra = [e for e in extra if e not in keys]
+        at = keys.index("study") + 1 if "study" in keys else 0
+        keys[at:at] = missing_extra
+        if "plot" not in keys:
+            keys.append("plot")
+
+    out: list[Column] = []
+    for key in keys:
+        if key == "study":
+            out.append(Column(key="study", header=study_header, align="left", gid="study"))
+        elif key in ("experimental", "control") and arm_kind is not None:
+            arm = "1" if key == "experimental" else "2"
+            name = group_names[0] if arm == "1" else group_names[1]
+            for sub, header in _ARM_COLUMNS[arm_kind][arm]:
+                out.append(
+                    Column(key=sub, header=header, align="right", group=name, span=key, gid=sub)
+                )
+        elif key == "weight":
+            out.append(Column(key="weight", header="Weight", align="right", gid="weight"))
+        elif key == "effect":
+            out.append(
+                Column(
+                    key="effect",
+                    header=effect_title[1],
+                    align="effect",
+                    group=effect_title[0],
+                    span="effect",
+                    gid="effect",
+                )
+            )
+        elif key == "plot":
+            out.append(
+                Column(
+                    key="plot",
+                    header=effect_title[1],
+                    align="center",
+                    group=effect_title[0],
+                    span="plot",
+                    gid="plot",
+                )
+            )
+        else:
+            align: Align = "right" if key in numeric else "left"
+            out.append(Column(key=key, header=key, align=align, gid="extra-" + _safe_id(key)))
+    return out
+
+
+def _study_order(
+    positions: list[int],
+    sort_by: str | Sequence[Any] | None,
+    weights: NDArray[np.float64],
+    yi: NDArray[np.float64],
+) -> list[int]:
+    if sort_by is None:
+        return positions
+    if isinstance(sort_by, str):
+        if sort_by == "weight":
+            return sorted(positions, key=lambda i: -weights[i])
+        if sort_by == "effect":
+            return sorted(positions, key=lambda i: yi[i])
+        raise InvalidParameterError(
+            "The 'sort_by' parameter of forest_plot must be 'weight', 'effect', None or a "
+            f"sequence of one sort key per study. Got {sort_by!r}."
+        )
+    keys = list(sort_by)
+    return sorted(positions, key=lambda i: keys[i])
+
+
+def _check_per_study(name: str, values: Sequence[Any], k: int) -> list[Any]:
+    if isinstance(values, str):
+        raise MetapoolTypeError(
+            f"The '{name}' parameter of forest_plot must be a sequence with one value per "
+            f"study. Got the string {values!r}."
+        )
+    out = list(values)
+    if len(out) != k:
+        raise InvalidParameterError(
+            f"The '{name}' parameter of forest_plot must have one value per study ({k}). "
+            f"Got {len(out)} values."
+        )
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else fmt_data(float(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return fmt_data(float(value))
+    return "" if value is None else str(value)
+
+
+class _Builder:
+    """Turns a result (or subgroup result) into rows."""
+
+    def __init__(
+        self,
+        overall: MetaResult,
+        *,
+        decimals: int,
+        labels: Sequence[str] | None,
+        extra_columns: Mapping[str, Sequence[Any]],
+        arm_decimals: int | None,
+    ) -> None:
+        self.overall = overall
+        self.decimals = decimals
+        self.arm_decimals = arm_decimals
+        self.k = overall.k
+        self.labels = (
+            list(overall.labels)
+            if labels is None
+            else [str(x) for x in _check_per_study("labels", labels, self.k)]
+        )
+        self.extra = {
+            name: _check_per_study(f"extra_columns[{name!r}]", values, self.k)
+            for name, values in extra_columns.items()
+        }
+        self.arms = overall.effects.arm_data()
+        self.arm_kind = _arm_kind(self.arms)
+        self.show_events = False  # set once the columns are known
+        self.z = NormalDist().inv_cdf(0.5 + overall.level / 2)
+        self.back = math.exp if overall.log_scale else (lambda x: x)
+
+    def effect_parts(self, est: float, low: float, high: float) -> tuple[str, str, str]:
+        d, f = self.decimals, self.back
+        return fmt_num(f(est), d), f"[{fmt_num(f(low), d)},", f"{fmt_num(f(high), d)}]"
+
+    def study_row(self, i: int) -> Row:
+        yi = float(self.overall.yi[i])
+        half = self.z * math.sqrt(float(self.overall.vi[i]))
+        weight = float(self.overall.weights[i])
+        cells = {"study": self.labels[i], "weight": f"{weight:.1f}%"}
+        for key, values in self.arms.items():
+            decimals = self.arm_decimals if key[:-1] in ("mean", "sd") else None
+            cells[key] = fmt_data(float(values[i]), decimals)
+        for name, extra in self.extra.items():
+            cells[name] = _cell_text(extra[i])
+        return Row(
+            kind="study",
+            gid=f"study-{i}",
+            cells=cells,
+            effect=self.effect_parts(yi, yi - half, yi + half),
+            estimate=yi,
+            low=yi - half,
+            high=yi + half,
+            weight=weight,
+        )
+
+    def pooled_rows(
+        self, result: MetaResult, positions: list[int], name: str, gid: str
+    ) -> list[Row]:
+        pct = round(100 * result.level)
+        weight = float(self.overall.weights[positions].sum())
+        cells = {"study": f"{name} ({pct}% CI)", "weight": f"{weight:.1f}%"}
+        if self.arm_kind is not None:
+            for key in ("n1", "n2"):
+                cells[key] = fmt_data(float(self.arms[key][positions].sum()))
+        ci = result.ci
+        effect = (
+            self.effect_parts(result.estimate, ci.low, ci.high)
+            if ci.estimable and math.isfinite(result.estimate)
+            else None
+        )
+        if effect is None:
+            cells["effect"] = "Not estimable"
+        rows = [
+            Row(
+                kind="pooled",
+                gid=gid,
+                cells=cells,
+                effect=effect,
+                bold=True,
+                estimate=result.estimate,
+                low=ci.low,
+                high=ci.high,
+            )
+        ]
+        if self.arm_kind == "binary" and self.show_events:
+            events = {
+                key: fmt_data(float(self.arms[key][positions].sum()))
+                for key in ("events1", "events2")
+            }
+            rows.append(
+                Row(kind="events", gid=f"events-{gid}", cells={"study": "Total events", **events})
+            )
+        return rows
+
+    def prediction_row(self, result: MetaResult) -> Row | None:
+        if result.tau2_method is None:
+            return None  # a common-effect model's prediction interval is its CI
+        pi = result.pi
+        cells = {"study": "Prediction interval"}
+        if not pi.estimable:
+            cells["effect"] = "Not estimable"
+            return Row(kind="prediction", gid="prediction", cells=cells)
+        d, f = self.decimals, self.back
+        return Row(
+            kind="prediction",
+            gid="prediction",
+            cells=cells,
+            effect=("", f"[{fmt_num(f(pi.low), d)},", f"{fmt_num(f(pi.high), d)}]"),
+            estimate=result.estimate,
+            low=pi.low,
+            high=pi.high,
+        )
+
+    def excluded_rows(self) -> list[Row]:
+        return [
+            Row(
+                kind="excluded",
+                gid=f"excluded-{j}",
+                cells={"study": e.label, "effect": "Not estimable"},
+            )
+            for j, e in enumerate(self.overall.excluded)
+        ]
+
+
+def build_table(
+    obj: MetaResult | SubgroupResult,
+    *,
+    columns: Sequence[str] | None = None,
+    decimals: int = 2,
+    labels: Sequence[str] | None = None,
+    sort_by: str | Sequence[Any] | None = None,
+    extra_columns: Mapping[str, Sequence[Any]] | None = None,
+    group_names: tuple[str, str] = ("Experimental", "Control"),
+    prediction: bool = False,
+    show_excluded: bool = True,
+    measure_label: str | None = None,
+    arm_decimals: int | None = None,
+) -> Table:
+    """The rows and columns of the forest plot of ``obj`` (see :func:`forest_plot`)."""
+    if isinstance(obj, SubgroupResult):
+        overall = obj.overall
+    elif isinstance(obj, MetaResult):
+        overall = obj
+    else:
+        raise MetapoolTypeError(
+            "forest_plot needs a MetaResult or a SubgroupResult (the result of a model's "
+            f"fit() or of subgroup_analysis()). Got {type(obj).__name__}."
+        )
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
+        raise InvalidParameterError(
+            f"The 'decimals' parameter of forest_plot must be an integer >= 0. Got {decimals!r}."
+        )
+    if sort_by is not None and not isinstance(sort_by, str):
+        sort_by = _check_per_study("sort_by", sort_by, overall.k)
+    b = _Builder(
+        overall,
+        decimals=int(decimals),
+        labels=labels,
+        extra_columns=dict(extra_columns or {}),
+        arm_decimals=arm_decimals,
+    )
+    effect_title = (
+        measure_label or measure_title(overall.measure, overall.log_scale),
+        method_title(type(overall.model).__name__, overall.tau2_method is not None, overall.level),
+    )
+    cols = _resolve_columns(
+        columns,
+        list(b.extra),
+        b.arm_kind,
+        group_names,
+        effect_title,
+        "Study or Subgroup" if isinstance(obj, SubgroupResult) else "Study",
+        frozenset(name for name, values in b.extra.items() if all(map(_is_number, values))),
+    )
+    b.show_events = any(c.key in ("events1", "events2") for c in cols)
+    rows: list[Row] = []
+    footers: list[tuple[str, str]] = []
+    if isinstance(obj, SubgroupResult):
+        member = np.asarray(obj.membership)
+        for g, (name, res) in enumerate(obj.results.items(), start=1):
+            positions = [int(i) for i in np.flatnonzero(member == name)]
+            rows.append(Row(kind="subgroup", gid=f"subgroup-{g}", cells={"study": name}, bold=True))
+            rows.extend(
+                b.study_row(i)
+                for i in _study_order(positions, sort_by, overall.weights, overall.yi)
+            )
+            rows.extend(b.pooled_rows(res, positions, "Subtotal", f"subgroup-{g}-pooled"))
+            rows.append(
+                Row(
+                    kind="note",
+                    gid=f"heterogeneity-{g}",
+                    cells={"study": res.revman_heterogeneity()},
+                )
+            )
+            rows.append(
+                Row(
+                    kind="note",
+                    gid=f"overall-effect-{g}",
+                    cells={"study": overall_effect_text(res)},
+                )
+            )
+            rows.append(Row(kind="blank", gid=f"blank-{g}", height=0.6))
+    else:
+        order = _study_order(list(range(overall.k)), sort_by, overall.weights, overall.yi)
+        study_rows = [b.study_row(i) for i in order]
+        excluded = b.excluded_rows() if show_excluded else []
+        if excluded and sort_by is None:
+            # Back in the order of the input: kept studies by their original index.
+            position = [int(p) for p in overall.effects.index] + [e.index for e in overall.excluded]
+            merged = study_rows + excluded
+            rows.extend(
+                r for _, r in sorted(zip(position, merged, strict=True), key=lambda t: t[0])
+            )
+        else:
+            rows.extend(study_rows + excluded)
+        rows.append(Row(kind="blank", gid="blank-total", height=0.5))
+    rows.extend(b.pooled_rows(overall, list(range(overall.k)), "Total", "total"))
+    if prediction:
+        pi_row = b.prediction_row(overall)
+        if pi_row is not None:
+            rows.append(pi_row)
+    footers.append((overall.revman_heterogeneity(), "heterogeneity-total"))
+    footers.append((overall_effect_text(overall), "overall-effect-total"))
+    if isinstance(obj, SubgroupResult):
+        test = obj.test
+        text = (
+            test.revman()
+            if test.df >= 1 and math.isfinite(test.statistic)
+            else "Test for subgroup differences: Not applicable"
+        )
+        footers.append((text, "subgroup-differences"))
+    return Table(
+        columns=cols,
+        rows=rows,
+        footers=footers,
+        effect_title=effect_title,
+        log_scale=overall.log_scale,
+        level=overall.level,
+    )

@@ -1,0 +1,567 @@
+"""Forest and funnel plots: what is drawn, where, and with which text.
+
+The plots are inspected through the artists they create (found by the ``gid``
+that every mark and text cell carries), not only by writing a file: the
+number of squares and diamonds, their x positions (natural scale on a log
+axis), the text of each cell, the axis scale, the layout (no two texts
+overlap, nothing falls off the figure) and the figure's size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from statistics import NormalDist
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon
+from matplotlib.text import Text
+
+import metapool as mp
+from metapool._format import fmt_p_revman
+from metapool.exceptions import InvalidParameterError, MetapoolTypeError
+from metapool.plotting import _style
+from tests._reference import dataset, effects_of
+
+Z95 = NormalDist().inv_cdf(0.975)
+#: dat.bcg's allocation method, in the order of the reference data set.
+BCG_ALLOCATION = ["random"] * 4 + ["alternate"] * 2 + ["random"] * 3 + ["systematic"] * 4
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def bcg() -> mp.MetaResult:
+    return mp.RandomEffects(convention="revman5").fit(effects_of(dataset("bcg_rr")))
+
+
+@pytest.fixture(scope="module")
+def normand() -> mp.MetaResult:
+    return mp.RandomEffects(convention="revman5").fit(effects_of(dataset("normand1999")))
+
+
+@pytest.fixture(scope="module")
+def bcg_subgroups() -> mp.SubgroupResult:
+    return mp.subgroup_analysis(
+        effects_of(dataset("bcg_rr")), BCG_ALLOCATION, mp.RandomEffects(convention="revman5")
+    )
+
+
+def generic(k: int, seed: int = 1, **kwargs: object) -> mp.MetaResult:
+    rng = np.random.default_rng(seed)
+    se = rng.uniform(0.05, 0.5, k)
+    eff = mp.GenericEffect(yi=rng.normal(0.2, 0.3, k), se=se, **kwargs)  # type: ignore[arg-type]
+    return mp.RandomEffects(tau2="DL").fit(eff)
+
+
+# ----------------------------------------------------------------------- helpers
+def plot_ax(fig: Figure) -> Axes:
+    return fig.axes[0]
+
+
+def by_prefix(artists: list, prefix: str) -> list:
+    return [a for a in artists if str(a.get_gid() or "").startswith(prefix)]
+
+
+def squares(fig: Figure) -> dict[int, Line2D]:
+    lines = by_prefix(plot_ax(fig).lines, "study-square-")
+    return {int(line.get_gid().rsplit("-", 1)[1]): line for line in lines}
+
+
+def diamonds(fig: Figure) -> dict[str, Polygon]:
+    patches = by_prefix(plot_ax(fig).patches, "pooled-diamond-")
+    return {p.get_gid().removeprefix("pooled-diamond-"): p for p in patches}
+
+
+def texts(fig: Figure) -> dict[str, str]:
+    """Text of every artist with a gid; the three parts of an effect cell joined."""
+    out: dict[str, str] = {}
+    parts: dict[str, dict[int, str]] = {}
+    for t in plot_ax(fig).texts:
+        gid = str(t.get_gid() or "")
+        out[gid] = t.get_text()
+        match = re.fullmatch(r"(cell-effect-.*)-([012])", gid)
+        if match:
+            parts.setdefault(match[1], {})[int(match[2])] = t.get_text()
+    for row, found in parts.items():
+        out[row] = " ".join(found[i] for i in sorted(found))
+    return out
+
+
+def plain(text: str) -> str:
+    """Typographic minus signs and line breaks as in the library's plain strings."""
+    return text.replace(_style.MINUS, "-").replace("\n", " ")
+
+
+def effect_text(est: float, low: float, high: float, d: int = 2) -> str:
+    return f"{est:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
+
+
+def all_texts(fig: Figure) -> list[Text]:
+    found = [t for ax in fig.axes for t in ax.texts]
+    for ax in fig.axes:
+        found += [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_visible()]
+        found += [ax.xaxis.label, ax.yaxis.label, ax.title]
+        legend = ax.get_legend()
+        if legend is not None:
+            found += legend.get_texts()
+    return [t for t in found if t.get_text().strip()]
+
+
+def assert_clean_layout(fig: Figure) -> None:
+    """No two texts overlap and every text lies inside the figure."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [(t, t.get_window_extent(renderer)) for t in all_texts(fig)]
+    frame = fig.bbox
+    for t, box in boxes:
+        assert box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5, t.get_text()
+        assert box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5, t.get_text()
+    for i, (t1, b1) in enumerate(boxes):
+        for t2, b2 in boxes[i + 1 :]:
+            overlap_x = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+            overlap_y = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+            assert overlap_x <= 0.5 or overlap_y <= 0.5, (t1.get_text(), t2.get_text())
+
+
+# ------------------------------------------------------------------ forest plot
+def test_forest_ratio_squares_and_diamond_on_natural_scale(bcg):
+    fig = mp.forest_plot(bcg)
+    assert isinstance(fig, Figure)
+    sq = squares(fig)
+    assert sorted(sq) == list(range(13))
+    for i, line in sq.items():
+        assert line.get_xdata()[0] == pytest.approx(math.exp(bcg.yi[i]))
+        assert line.get_marker() == "s"
+    (total,) = diamonds(fig).values()
+    xs = sorted(x for x, _ in total.get_xy()[:4])
+    bt = bcg.back_transform()
+    assert xs == pytest.approx([bt.ci.low, bt.estimate, bt.estimate, bt.ci.high])
+    ax = plot_ax(fig)
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlim() == pytest.approx((0.1, 10.0))  # RevMan's 0.1-10 scale
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["0.1", "0.2", "0.5", "1", "2", "5", "10"]
+    (null,) = by_prefix(ax.lines, "null-line")
+    assert null.get_xdata()[0] == 1.0
+
+
+def test_forest_text_cells_hold_the_formatted_numbers(bcg):
+    fig = mp.forest_plot(bcg)
+    cells = texts(fig)
+    for i in (0, 7, 12):
+        half = Z95 * math.sqrt(bcg.vi[i])
+        expected = effect_text(*np.exp([bcg.yi[i], bcg.yi[i] - half, bcg.yi[i] + half]))
+        assert plain(cells[f"cell-effect-study-{i}"]) == expected
+        assert cells[f"cell-weight-study-{i}"] == f"{bcg.weights[i]:.1f}%"
+    assert cells["cell-effect-study-0"] == "0.41 [0.13, 1.26]"  # Aronson 1948, as RevMan
+    assert cells["cell-effect-total"] == "0.49 [0.34, 0.70]"
+    assert cells["cell-weight-total"] == "100.0%"
+    assert cells["cell-study-study-0"] == "Aronson 1948"
+    assert (cells["cell-events1-study-0"], cells["cell-n1-study-0"]) == ("4", "123")
+    assert (cells["cell-events2-study-0"], cells["cell-n2-study-0"]) == ("11", "139")
+    assert (cells["cell-n1-total"], cells["cell-n2-total"]) == ("191064", "166283")
+    assert (cells["cell-events1-events-total"], cells["cell-events2-events-total"]) == (
+        "1065",
+        "1510",
+    )
+    assert cells["header-group-effect"] == "Risk Ratio"
+    assert cells["header-effect"] == "IV, Random, 95% CI"
+    assert cells["header-group-experimental"] == "Experimental"
+
+
+def test_forest_heterogeneity_and_overall_effect_lines(bcg):
+    cells = texts(mp.forest_plot(bcg))
+    assert plain(cells["heterogeneity-total"]) == bcg.revman_heterogeneity()
+    assert plain(cells["heterogeneity-total"]) == (
+        "Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%"
+    )
+    expected = f"Test for overall effect: Z = {abs(bcg.statistic):.2f} ({fmt_p_revman(bcg.pvalue)})"
+    assert (
+        cells["overall-effect-total"]
+        == expected
+        == "Test for overall effect: Z = 4.00 (P = 0.00006)"
+    )
+
+
+def test_forest_square_area_is_proportional_to_weight(bcg):
+    sq = squares(mp.forest_plot(bcg))
+    big = max(sq, key=lambda i: bcg.weights[i])
+    for i, line in sq.items():
+        area_ratio = (line.get_markersize() / sq[big].get_markersize()) ** 2
+        assert area_ratio == pytest.approx(bcg.weights[i] / bcg.weights[big], rel=1e-9)
+
+
+def test_forest_mean_difference_on_a_linear_axis(normand):
+    fig = mp.forest_plot(normand)
+    ax = plot_ax(fig)
+    assert ax.get_xscale() == "linear"
+    for i, line in squares(fig).items():
+        assert line.get_xdata()[0] == pytest.approx(normand.yi[i])
+    assert ax.get_xlim() == pytest.approx((-100.0, 100.0))
+    ticks = [plain(t.get_text()) for t in ax.get_xticklabels()]
+    assert ticks == ["-100", "-50", "0", "50", "100"]
+    cells = texts(fig)
+    assert [cells[f"header-{k}"] for k in ("mean1", "sd1", "n1")] == ["Mean", "SD", "Total"]
+    assert plain(cells["cell-effect-study-0"]) == "-20.00 [-32.47, -7.53]"  # Edinburgh
+    assert "Total events" not in cells.values()
+    (null,) = by_prefix(ax.lines, "null-line")
+    assert null.get_xdata()[0] == 0.0
+
+
+def test_forest_subgroups(bcg_subgroups):
+    sg = bcg_subgroups
+    fig = mp.forest_plot(sg)
+    cells = texts(fig)
+    names = list(sg.results)
+    assert [cells[f"subgroup-{g}"] for g in (1, 2, 3)] == names
+    dia = diamonds(fig)
+    assert sorted(dia) == ["subgroup-1", "subgroup-2", "subgroup-3", "total"]
+    for g, res in enumerate(sg.results.values(), start=1):
+        centre = sorted(x for x, _ in dia[f"subgroup-{g}"].get_xy()[:4])[1]
+        assert centre == pytest.approx(math.exp(res.estimate))
+        assert plain(cells[f"heterogeneity-{g}"]) == res.revman_heterogeneity()
+        assert cells[f"overall-effect-{g}"].startswith("Test for overall effect: Z = ")
+        assert cells[f"cell-study-subgroup-{g}-pooled"] == "Subtotal (95% CI)"
+    assert plain(cells["subgroup-differences"]) == sg.test.revman()
+    assert cells["header-study"] == "Study or Subgroup"
+    # Weights are shares of the overall analysis: the subtotals add up to 100 %.
+    subtotals = [float(cells[f"cell-weight-subgroup-{g}-pooled"][:-1]) for g in (1, 2, 3)]
+    assert sum(subtotals) == pytest.approx(100.0, abs=0.15)
+    assert len(squares(fig)) == 13
+    # Each study is drawn in its own subgroup's block, between header and subtotal.
+    y_of = {t.get_gid(): t.get_position()[1] for t in plot_ax(fig).texts}
+    for i, group in enumerate(sg.membership):
+        g = names.index(group) + 1
+        y = squares(fig)[i].get_ydata()[0]
+        assert y_of[f"subgroup-{g}"] < y < y_of[f"cell-study-subgroup-{g}-pooled"]
+
+
+def test_figure_height_grows_with_the_number_of_studies():
+    heights = [mp.forest_plot(generic(k)).get_size_inches()[1] for k in (2, 10, 40, 120)]
+    assert heights == sorted(heights)
+    per_row = np.diff(heights) / np.diff([2, 10, 40, 120])
+    assert per_row == pytest.approx([per_row[0]] * 3, rel=0.01)  # a constant row height
+    assert 0.12 < per_row[0] < 0.3  # inches: readable rows at 8 pt
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda bcg, normand, sg: mp.forest_plot(bcg, prediction=True),
+        lambda bcg, normand, sg: mp.forest_plot(normand),
+        lambda bcg, normand, sg: mp.forest_plot(sg),
+        lambda bcg, normand, sg: mp.forest_plot(generic(2)),
+        lambda bcg, normand, sg: mp.forest_plot(generic(60), title="Sixty studies " * 8),
+        lambda bcg, normand, sg: mp.forest_plot(
+            bcg, columns=("study", "effect", "plot", "weight"), fontfamily="serif"
+        ),
+        lambda bcg, normand, sg: mp.forest_plot(
+            bcg, label_experimental="Favours a very long experimental label here"
+        ),
+        lambda bcg, normand, sg: mp.funnel_plot(bcg, contours=(0.9, 0.95, 0.99)),
+    ],
+    ids=["ratio", "md", "subgroups", "k2", "k60-title", "weight-right", "long-favours", "funnel"],
+)
+def test_nothing_overlaps_and_nothing_is_cut_off(make, bcg, normand, bcg_subgroups):
+    assert_clean_layout(make(bcg, normand, bcg_subgroups))
+
+
+def test_long_labels_are_wrapped_or_truncated():
+    long = "A multicentre randomised evaluation of early treatment with a long name"
+    res = generic(3, labels=[long, "Short 2001", "Short 2002"])
+    wrapped = mp.forest_plot(res, max_label_width=1.5)
+    text = texts(wrapped)["cell-study-study-0"]
+    assert "\n" in text and text.replace("\n", " ") == long
+    assert_clean_layout(wrapped)
+    cut = texts(mp.forest_plot(res, max_label_width=1.5, long_labels="truncate"))
+    assert cut["cell-study-study-0"].endswith("…")
+    assert long.startswith(cut["cell-study-study-0"][:-1])
+    full = texts(mp.forest_plot(res, max_label_width=None))
+    assert full["cell-study-study-0"] == long
+    # A wrapped label makes its row taller: the rows below move down.
+    y_wrapped = squares(wrapped)[2].get_ydata()[0]
+    y_cut = squares(mp.forest_plot(res, max_label_width=1.5, long_labels="truncate"))[2]
+    assert y_wrapped > y_cut.get_ydata()[0]
+
+
+def row_order(fig: Figure) -> list[int]:
+    sq = squares(fig)
+    return sorted(sq, key=lambda i: sq[i].get_ydata()[0])
+
+
+def test_sort_by(bcg):
+    assert row_order(mp.forest_plot(bcg)) == list(range(13))
+    assert row_order(mp.forest_plot(bcg, sort_by="weight")) == list(np.argsort(-bcg.weights))
+    assert row_order(mp.forest_plot(bcg, sort_by="effect")) == list(np.argsort(bcg.yi))
+    keys = [5, 3, 1, 2, 4, 13, 12, 11, 10, 9, 8, 7, 6]
+    assert row_order(mp.forest_plot(bcg, sort_by=keys)) == list(np.argsort(keys))
+    with pytest.raises(InvalidParameterError, match="sort_by"):
+        mp.forest_plot(bcg, sort_by="year")
+    with pytest.raises(InvalidParameterError, match="one value per study"):
+        mp.forest_plot(bcg, sort_by=[1, 2, 3])
+
+
+def test_labels_extra_columns_and_column_selection(bcg):
+    labels = [f"Trial {i}" for i in range(13)]
+    doses = [f"{10 * (i + 1)} mg" for i in range(13)]
+    fig = mp.forest_plot(bcg, labels=labels, extra_columns={"Dose": doses, "Year": list(range(13))})
+    cells = texts(fig)
+    assert cells["cell-study-study-4"] == "Trial 4"
+    assert cells["cell-extra-Dose-study-4"] == "50 mg"
+    assert cells["header-extra-Dose"] == "Dose"
+    # Extra columns follow the study column; numbers are right-aligned.
+    x = {g: t.get_transform().transform((0, 0))[0] for g, t in _text_artists(fig).items()}
+    assert x["cell-study-study-4"] < x["cell-extra-Dose-study-4"] < x["cell-events1-study-4"]
+    assert _text_artists(fig)["cell-extra-Year-study-4"].get_horizontalalignment() == "right"
+
+    minimal = texts(mp.forest_plot(bcg, columns=("study", "effect", "plot")))
+    assert not any(g.startswith(("cell-weight", "cell-events1", "cell-n1")) for g in minimal)
+    assert "Total events" not in minimal.values()
+    with pytest.raises(InvalidParameterError, match="arm-level"):
+        mp.forest_plot(generic(3), columns=("study", "experimental", "plot"))
+    with pytest.raises(InvalidParameterError, match="'columns'"):
+        mp.forest_plot(bcg, columns=("study", "bogus"))
+    with pytest.raises(InvalidParameterError, match="one value per study"):
+        mp.forest_plot(bcg, labels=["a", "b"])
+
+
+def _text_artists(fig: Figure) -> dict[str, Text]:
+    return {str(t.get_gid()): t for t in plot_ax(fig).texts}
+
+
+def test_xlim_arrows_decimals_and_colours(bcg):
+    fig = mp.forest_plot(bcg, xlim=(0.2, 5), decimals=3, color="tab:green", diamond_color="tab:red")
+    ax = plot_ax(fig)
+    assert ax.get_xlim() == pytest.approx((0.2, 5.0))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.2", "0.5", "1", "2", "5"]
+    # Studies whose interval leaves the axis get an arrowhead on that side, and
+    # their CI line stops at the axis limit.
+    half = Z95 * np.sqrt(bcg.vi)
+    beyond_low = {i for i in range(13) if math.exp(bcg.yi[i] - half[i]) < 0.2}
+    arrows = by_prefix(ax.lines, "ci-arrow-")
+    assert {int(a.get_gid().split("-")[2]) for a in arrows} == beyond_low | {
+        i for i in range(13) if math.exp(bcg.yi[i] + half[i]) > 5
+    }
+    for i in beyond_low:
+        (ci,) = [line for line in ax.lines if line.get_gid() == f"study-ci-{i}"]
+        assert min(ci.get_xdata()) == pytest.approx(0.2)
+    assert texts(fig)["cell-effect-study-0"] == "0.411 [0.134, 1.257]"
+    assert matplotlib.colors.same_color(squares(fig)[0].get_color(), "tab:green")
+    assert matplotlib.colors.same_color(diamonds(fig)["total"].get_facecolor(), "tab:red")
+    with pytest.raises(InvalidParameterError, match="xlim"):
+        mp.forest_plot(bcg, xlim=(0, 5))
+
+
+def test_prediction_interval_row(bcg):
+    fig = mp.forest_plot(bcg, prediction=True)
+    (pi,) = by_prefix(plot_ax(fig).lines, "prediction-interval")
+    bt = bcg.back_transform()
+    assert list(pi.get_xdata()) == pytest.approx([bt.pi.low, bt.pi.high])
+    assert texts(fig)["cell-effect-prediction"] == f"[{bt.pi.low:.2f}, {bt.pi.high:.2f}]"
+    common = mp.CommonEffect().fit(effects_of(dataset("bcg_rr")))
+    assert not by_prefix(plot_ax(mp.forest_plot(common, prediction=True)).lines, "prediction")
+
+
+def test_favours_labels_sit_under_their_side(bcg):
+    def side(fig: Figure, gid: str) -> str:
+        fig.canvas.draw()
+        (label,) = by_prefix(plot_ax(fig).texts, gid)
+        centre = label.get_window_extent().x0 + label.get_window_extent().width / 2
+        null = plot_ax(fig).transData.transform((1.0, 0.0))[0]
+        return "left" if centre < null else "right"
+
+    fig = mp.forest_plot(bcg)
+    assert texts(fig)["favours-experimental"] == "Favours [experimental]"
+    assert texts(fig)["favours-control"] == "Favours [control]"
+    assert side(fig, "favours-experimental") == "left"
+    assert side(fig, "favours-control") == "right"
+    swapped = mp.forest_plot(bcg, higher_is_better=True, label_control="Favours placebo")
+    assert side(swapped, "favours-experimental") == "right"
+    assert texts(swapped)["favours-control"] == "Favours placebo"
+    none = texts(mp.forest_plot(bcg, label_experimental=None, label_control=None))
+    assert "favours-experimental" not in none and "favours-control" not in none
+
+
+def test_excluded_studies_are_listed_as_not_estimable():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rr = mp.RiskRatio(
+            events1=[5, 0, 10],
+            n1=[50, 20, 60],
+            events2=[9, 0, 14],
+            n2=[52, 20, 58],
+            labels=["One", "Zero", "Three"],
+            double_zero="drop",
+        )
+    fig = mp.forest_plot(mp.CommonEffect().fit(rr))
+    cells = texts(fig)
+    assert cells["cell-study-excluded-0"] == "Zero"
+    assert cells["cell-effect-excluded-0"] == "Not estimable"
+    y = {g: t.get_position()[1] for g, t in _text_artists(fig).items()}
+    assert y["cell-study-study-0"] < y["cell-study-excluded-0"] < y["cell-study-study-1"]
+    assert "cell-study-excluded-0" not in texts(
+        mp.forest_plot(mp.CommonEffect().fit(rr), show_excluded=False)
+    )
+
+
+def test_forest_into_an_existing_axes(bcg):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+    fig.subplots_adjust(left=0.3)
+    returned = mp.forest_plot(bcg, columns=("study", "effect", "plot"), ax=ax1)
+    assert returned is fig
+    assert len(by_prefix(ax1.lines, "study-square-")) == 13
+    assert not ax2.lines and len(plt.get_fignums()) == 1
+    assert ax1.get_xscale() == "log"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")]
+)
+def test_saving_by_path_and_by_the_returned_figure(bcg, tmp_path, suffix, magic):
+    direct = tmp_path / f"direct{suffix}"
+    fig = mp.forest_plot(bcg, path=direct, dpi=72)
+    assert direct.read_bytes().startswith(magic)
+    again = tmp_path / f"again{suffix}"
+    fig.savefig(again)
+    assert again.read_bytes().startswith(magic)
+    if suffix == ".svg":  # gids become element ids, unique so that the SVG stays valid
+        svg = again.read_text(encoding="utf-8")
+        assert 'id="study-square-0"' in svg and 'id="pooled-diamond-total"' in svg
+        ids = [g for g in (str(a.get_gid()) for a in fig.findobj()) if g != "None"]
+        assert len(ids) == len(set(ids))
+
+
+def test_methods_of_the_result_objects(bcg, bcg_subgroups):
+    assert len(squares(bcg.plot_forest(decimals=1))) == 13
+    assert texts(bcg.plot_forest(decimals=1))["cell-effect-total"] == "0.5 [0.3, 0.7]"
+    assert len(diamonds(bcg_subgroups.plot_forest())) == 4
+    fig = bcg.plot_funnel(contours=(0.95,))
+    assert by_prefix(plot_ax(fig).patches, "contour-0.95")
+
+
+def test_forest_rejects_other_objects():
+    with pytest.raises(MetapoolTypeError, match="MetaResult or a SubgroupResult"):
+        mp.forest_plot([0.1, 0.2])  # type: ignore[arg-type]
+    with pytest.raises(MetapoolTypeError, match="'ax'"):
+        mp.forest_plot(generic(3), ax="left")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="long_labels"):
+        mp.forest_plot(generic(3), long_labels="hide")
+
+
+# ------------------------------------------------------------------ funnel plot
+def test_funnel_markers_axes_and_pseudo_ci(bcg):
+    fig = mp.funnel_plot(bcg)
+    ax = plot_ax(fig)
+    (studies,) = by_prefix(ax.lines, "funnel-study")
+    assert len(studies.get_xdata()) == bcg.k == 13
+    assert list(studies.get_xdata()) == pytest.approx(np.exp(bcg.yi))
+    assert list(studies.get_ydata()) == pytest.approx(np.sqrt(bcg.vi))
+    assert ax.get_xscale() == "log" and ax.yaxis_inverted()
+    assert ax.get_ylim()[1] == 0.0
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1" in labels and all(not lab.startswith("−") for lab in labels)  # natural scale
+    (region,) = by_prefix(ax.lines, "pseudo-ci")
+    se_max = ax.get_ylim()[0]
+    expected = np.exp([bcg.estimate - Z95 * se_max, bcg.estimate, bcg.estimate + Z95 * se_max])
+    assert list(region.get_xdata()) == pytest.approx(expected)
+    assert list(region.get_ydata()) == pytest.approx([se_max, 0.0, se_max])
+    assert ax.get_legend() is None  # nothing to explain
+
+
+def test_contour_enhanced_funnel(bcg):
+    fig = mp.funnel_plot(bcg, contours=(0.99, 0.90, 0.95))
+    ax = plot_ax(fig)
+    contours = {p.get_gid(): p for p in by_prefix(ax.patches, "contour-")}
+    assert set(contours) == {"contour-0.9", "contour-0.95", "contour-0.99", "contour-background"}
+    se_max = ax.get_ylim()[0]
+    for level in (0.9, 0.95, 0.99):
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        xs = sorted(x for x, _ in contours[f"contour-{level:g}"].get_xy()[:3])
+        assert xs == pytest.approx([math.exp(-z * se_max), 1.0, math.exp(z * se_max)])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(legend) == sorted(["p > 0.10", "0.05 < p ≤ 0.10", "0.01 < p ≤ 0.05", "p ≤ 0.01"])
+    # Darker just outside the non-significant region, lighter further out.
+    grey = {g: matplotlib.colors.to_rgb(p.get_facecolor())[0] for g, p in contours.items()}
+    assert grey["contour-0.9"] == 1.0
+    assert grey["contour-0.95"] < grey["contour-0.99"] < grey["contour-background"]
+    with pytest.raises(InvalidParameterError, match="contours"):
+        mp.funnel_plot(bcg, contours=(95,))
+
+
+def test_funnel_with_trim_and_fill():
+    res = mp.RandomEffects(tau2="REML").fit(effects_of(dataset("bangertdrowns2004")))
+    tf = mp.trim_and_fill(res)
+    assert tf.k0 > 0
+    fig = mp.funnel_plot(res, trimfill=tf)
+    ax = plot_ax(fig)
+    (studies,) = by_prefix(ax.lines, "funnel-study")
+    (filled,) = by_prefix(ax.lines, "funnel-filled")
+    assert len(studies.get_xdata()) == res.k
+    assert len(filled.get_xdata()) == tf.k0
+    assert list(filled.get_xdata()) == pytest.approx(tf.filled.yi)
+    assert matplotlib.colors.same_color(filled.get_markerfacecolor(), "white")  # open markers
+    (centre,) = by_prefix(ax.lines, "pooled-line-observed")
+    assert centre.get_xdata()[0] == pytest.approx(res.estimate)
+    (adjusted,) = [line for line in ax.lines if line.get_gid() == "pooled-line"]
+    assert adjusted.get_xdata()[0] == pytest.approx(tf.adjusted.estimate)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Filled studies" in legend and "Observed studies" in legend
+
+
+def test_funnel_accepts_any_trim_and_fill_like_object(bcg):
+    stand_in = SimpleNamespace(
+        filled=SimpleNamespace(yi=np.array([0.4, 0.9]), vi=np.array([0.1, 0.2]), labels=("a", "b")),
+        adjusted=SimpleNamespace(estimate=-0.3),
+    )
+    ax = plot_ax(mp.funnel_plot(bcg, trimfill=stand_in))
+    (filled,) = by_prefix(ax.lines, "funnel-filled")
+    assert list(filled.get_xdata()) == pytest.approx(np.exp([0.4, 0.9]))
+    assert list(filled.get_ydata()) == pytest.approx(np.sqrt([0.1, 0.2]))
+    with pytest.raises(MetapoolTypeError, match="trimfill"):
+        mp.funnel_plot(bcg, trimfill=object())
+
+
+def test_funnel_into_an_existing_axes_and_path(bcg, tmp_path):
+    fig, ax = plt.subplots()
+    out = tmp_path / "funnel.pdf"
+    assert mp.funnel_plot(bcg, ax=ax, path=out, legend="upper right", contours=(0.95,)) is fig
+    assert out.read_bytes().startswith(b"%PDF")
+    assert ax.get_legend() is not None
+    with pytest.raises(MetapoolTypeError, match="MetaResult"):
+        mp.funnel_plot(object())  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- scales, import
+def test_forest_scales_follow_revman():
+    assert _style.forest_ticks(math.log(1.8), True) == ((0.5, 2.0), (0.5, 0.7, 1.0, 1.5, 2.0))
+    assert _style.forest_ticks(math.log(60), True)[0] == (0.01, 100.0)
+    assert _style.forest_ticks(3.1, False) == ((-4.0, 4.0), (-4.0, -2.0, 0.0, 2.0, 4.0))
+    assert _style.forest_ticks(0.0, False)[0] == (-1.0, 1.0)
+
+
+def test_importing_metapool_does_not_import_matplotlib():
+    code = "import sys, json, metapool; print(json.dumps('matplotlib' in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) is False
