@@ -256,6 +256,22 @@ def test_forest_subgroups(bcg_subgroups):
         assert y_of[f"subgroup-{g}"] < y < y_of[f"cell-study-subgroup-{g}-pooled"]
 
 
+def test_forest_subtotals_only(bcg_subgroups):
+    """overall=False: no total diamond, no test for differences, weights per subgroup."""
+    sg = bcg_subgroups
+    fig = mp.forest_plot(sg, overall=False)
+    cells = texts(fig)
+    assert sorted(diamonds(fig)) == ["subgroup-1", "subgroup-2", "subgroup-3"]
+    assert "subgroup-differences" not in cells
+    assert "heterogeneity-total" not in cells
+    for g, (name, res) in enumerate(sg.results.items(), start=1):
+        assert cells[f"cell-weight-subgroup-{g}-pooled"] == "100.0%"
+        member = [i for i, m in enumerate(sg.membership) if m == name]
+        for i, w in zip(member, res.weights, strict=True):
+            assert cells[f"cell-weight-study-{i}"] == f"{w:.1f}%"
+    assert_clean_layout(fig)
+
+
 def test_figure_height_grows_with_the_number_of_studies():
     heights = [mp.forest_plot(generic(k)).get_size_inches()[1] for k in (2, 10, 40, 120)]
     assert heights == sorted(heights)

@@ -142,14 +142,19 @@ class Analysis:
 def pool_by(effects: mp.EffectSet, groups: list[str], model: Any) -> tuple[dict[str, Any], Any]:
     """Pool each group; returns the per-group results and the object to plot.
 
-    With several groups this is a subgroup analysis (plotted with subgroup
-    headers and the test for differences); with one group, an ordinary fit.
+    With several groups this is a subgroup analysis, plotted with subtotals only:
+    the groups are time points or outcomes of the same trials, so an overall
+    total would count trials twice. With one group, an ordinary fit.
     """
     if len(set(groups)) > 1:
         sg = mp.subgroup_analysis(effects, groups, model)
         return dict(sg.results), sg
     res = model.fit(effects)
     return {groups[0]: res}, res
+
+
+def subtotals_only(plotted: Any) -> dict[str, bool]:
+    return {"overall": False} if isinstance(plotted, mp.SubgroupResult) else {}
 
 
 def analyse_pain(rows: list[dict[str, str]], out: Analysis) -> None:
@@ -174,6 +179,7 @@ def analyse_pain(rows: list[dict[str, str]], out: Analysis) -> None:
             label_control="Favours standard treatment",
             group_names=("Ketamine", "Standard treatment"),
             title="Pain intensity by time after the end of treatment (MD, IV, random, DL)",
+            **subtotals_only(plotted),
         ),
         "forest_pain.png",
         "Pain intensity, mean difference by time point (cf. the review's Figures 3-4).",
@@ -239,6 +245,7 @@ def analyse_adverse(rows: list[dict[str, str]], out: Analysis) -> None:
             label_control="Favours standard treatment",
             group_names=("Ketamine", "Standard treatment"),
             title="Adverse events (RR, M-H, fixed)",
+            **subtotals_only(plotted),
         ),
         "forest_adverse_events.png",
         "Adverse events, Mantel-Haenszel risk ratios by outcome (cf. the review's Figure 7).",

@@ -160,7 +160,7 @@ def _layout(
     footer_right = 0.0
     if footers_beside:
         table.footers = [(split_note(t, note_width, m), gid) for t, gid in table.footers]
-        footer_right = max(m.width(t) for t, _ in table.footers) + gap
+        footer_right = max((m.width(t) for t, _ in table.footers), default=0.0) + gap
 
     # The graphic: wide enough for its header.
     pw = max(plot_width, m.width(plot_col.header, True), m.width(plot_col.group or "", True))
@@ -249,6 +249,7 @@ def forest_plot(
     extra_columns: Mapping[str, Sequence[Any]] | None = None,
     prediction: bool = False,
     show_excluded: bool = True,
+    overall: bool = True,
     xlim: Sequence[float] | None = None,
     xticks: Sequence[float] | None = None,
     label_experimental: str | None = "Favours [experimental]",
@@ -304,6 +305,11 @@ def forest_plot(
         per study in the order of ``result.labels``.
     prediction : bool, default False
         Add a row with the prediction interval of a random-effects model.
+    overall : bool, default True
+        For a subgroup analysis, ``False`` draws subtotals only (RevMan's option):
+        no overall total and no test for subgroup differences, and weights are
+        shares within each subgroup. Use it when the subgroups are different
+        outcomes of the same trials, which must not be pooled together.
     show_excluded : bool, default True
         List the studies the analysis left out (e.g. double-zero studies) as
         "Not estimable", as RevMan does (not in subgroup plots).
@@ -441,6 +447,7 @@ def forest_plot(
         group_names=group_names,
         prediction=prediction,
         show_excluded=show_excluded,
+        overall=overall,
         measure_label=measure_label,
         arm_decimals=arm_decimals,
     )

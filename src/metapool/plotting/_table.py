@@ -284,6 +284,8 @@ class _Builder:
         self.arms = overall.effects.arm_data()
         self.arm_kind = _arm_kind(self.arms)
         self.show_events = False  # set once the columns are known
+        #: weight (percent) of each study; per subgroup when there is no overall total
+        self.weights = np.asarray(overall.weights, dtype=float)
         self.z = NormalDist().inv_cdf(0.5 + overall.level / 2)
         self.back = math.exp if overall.log_scale else (lambda x: x)
 
@@ -294,7 +296,7 @@ class _Builder:
     def study_row(self, i: int) -> Row:
         yi = float(self.overall.yi[i])
         half = self.z * math.sqrt(float(self.overall.vi[i]))
-        weight = float(self.overall.weights[i])
+        weight = float(self.weights[i])
         cells = {"study": self.labels[i], "weight": f"{weight:.1f}%"}
         for key, values in self.arms.items():
             decimals = self.arm_decimals if key[:-1] in ("mean", "sd") else None
@@ -316,7 +318,7 @@ class _Builder:
         self, result: MetaResult, positions: list[int], name: str, gid: str
     ) -> list[Row]:
         pct = round(100 * result.level)
-        weight = float(self.overall.weights[positions].sum())
+        weight = float(self.weights[positions].sum())
         cells = {"study": f"{name} ({pct}% CI)", "weight": f"{weight:.1f}%"}
         if self.arm_kind is not None:
             for key in ("n1", "n2"):
@@ -394,12 +396,15 @@ def build_table(
     show_excluded: bool = True,
     measure_label: str | None = None,
     arm_decimals: int | None = None,
+    overall: bool = True,
 ) -> Table:
     """The rows and columns of the forest plot of ``obj`` (see :func:`forest_plot`)."""
+    show_total = overall
     if isinstance(obj, SubgroupResult):
         overall = obj.overall
     elif isinstance(obj, MetaResult):
         overall = obj
+        show_total = True
     else:
         raise MetapoolTypeError(
             "forest_plot needs a MetaResult or a SubgroupResult (the result of a model's "
@@ -436,6 +441,9 @@ def build_table(
     footers: list[tuple[str, str]] = []
     if isinstance(obj, SubgroupResult):
         member = np.asarray(obj.membership)
+        if not show_total:  # subtotals only: weights within each subgroup, as RevMan
+            for name, res in obj.results.items():
+                b.weights[member == name] = res.weights
         for g, (name, res) in enumerate(obj.results.items(), start=1):
             positions = [int(i) for i in np.flatnonzero(member == name)]
             rows.append(Row(kind="subgroup", gid=f"subgroup-{g}", cells={"study": name}, bold=True))
@@ -473,14 +481,15 @@ def build_table(
         else:
             rows.extend(study_rows + excluded)
         rows.append(Row(kind="blank", gid="blank-total", height=0.5))
-    rows.extend(b.pooled_rows(overall, list(range(overall.k)), "Total", "total"))
-    if prediction:
-        pi_row = b.prediction_row(overall)
-        if pi_row is not None:
-            rows.append(pi_row)
-    footers.append((overall.revman_heterogeneity(), "heterogeneity-total"))
-    footers.append((overall_effect_text(overall), "overall-effect-total"))
-    if isinstance(obj, SubgroupResult):
+    if show_total:
+        rows.extend(b.pooled_rows(overall, list(range(overall.k)), "Total", "total"))
+        if prediction:
+            pi_row = b.prediction_row(overall)
+            if pi_row is not None:
+                rows.append(pi_row)
+        footers.append((overall.revman_heterogeneity(), "heterogeneity-total"))
+        footers.append((overall_effect_text(overall), "overall-effect-total"))
+    if isinstance(obj, SubgroupResult) and show_total:
         test = obj.test
         text = (
             test.revman()
