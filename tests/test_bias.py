@@ -506,7 +506,17 @@ def test_trim_and_fill_does_not_depend_on_the_order_of_the_studies(data, seed, r
     yi, vi = data
     assume(np.unique(yi).size == yi.size)  # tied effects are trimmed in input order (as R)
     perm = np.random.default_rng(seed).permutation(yi.size)
-    a = quiet(mp.trim_and_fill, _fit(yi, vi, random))
+    try:
+        a = quiet(mp.trim_and_fill, _fit(yi, vi, random))
+    except mp.exceptions.MetapoolError as exc:
+        settled = "did not settle" not in str(exc)
+    else:
+        settled = True
+    if not settled:
+        # k0 oscillates (metafor fails on these data too): the permuted data must fail alike.
+        with pytest.raises(mp.exceptions.MetapoolError, match="did not settle"):
+            quiet(mp.trim_and_fill, _fit(yi[perm], vi[perm], random))
+        return
     b = quiet(mp.trim_and_fill, _fit(yi[perm], vi[perm], random))
     assert (a.k0, a.side) == (b.k0, b.side)
     np.testing.assert_allclose(np.sort(a.filled.yi), np.sort(b.filled.yi), rtol=1e-8, atol=1e-8)

@@ -447,7 +447,7 @@ def forest_plot(
         group_names=group_names,
         prediction=prediction,
         show_excluded=show_excluded,
-        overall=overall,
+        subtotals_only=not overall,
         measure_label=measure_label,
         arm_decimals=arm_decimals,
     )

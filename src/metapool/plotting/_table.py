@@ -396,10 +396,10 @@ def build_table(
     show_excluded: bool = True,
     measure_label: str | None = None,
     arm_decimals: int | None = None,
-    overall: bool = True,
+    subtotals_only: bool = False,
 ) -> Table:
     """The rows and columns of the forest plot of ``obj`` (see :func:`forest_plot`)."""
-    show_total = overall
+    show_total = not subtotals_only
     if isinstance(obj, SubgroupResult):
         overall = obj.overall
     elif isinstance(obj, MetaResult):
