@@ -289,11 +289,7 @@ class MetaResult:
         lines.append("")
         lines.append("RevMan style")
         lines.append("  " + self.revman_heterogeneity())
-        lines.append(
-            f"  Test for overall effect: {'Z' if self.df is None else 't'} = "
-            f"{abs(self.statistic):.2f} "
-            f"({fmt_p_revman(self.pvalue)})"
-        )
+        lines.append("  " + self.revman_overall_effect())
         if self.excluded:
             lines.append("")
             lines.append("Excluded studies")
@@ -306,6 +302,20 @@ class MetaResult:
             lines.append("")
             lines.append("WARNING: the tau^2 estimator did not converge.")
         return "\n".join(lines)
+
+    def revman_overall_effect(self) -> str:
+        """The test-for-overall-effect line of a RevMan forest plot.
+
+        ``"Test for overall effect: Z = 3.29 (P = 0.001)"``; a t statistic
+        (Hartung–Knapp and t-based intervals) is shown with its degrees of freedom.
+        """
+        if not math.isfinite(self.statistic):
+            return "Test for overall effect: Not applicable"
+        if self.df is None:
+            stat = f"Z = {abs(self.statistic):.2f}"
+        else:
+            stat = f"t = {abs(self.statistic):.2f}, df = {self.df:g}"
+        return f"Test for overall effect: {stat} ({fmt_p_revman(self.pvalue)})"
 
     def revman_heterogeneity(self) -> str:
         """The heterogeneity line of a RevMan forest plot.

@@ -16,13 +16,12 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._format import fmt_p_revman
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError
 from metapool.plotting._style import fmt_data, fmt_num, measure_title, method_title
 from metapool.results import MetaResult
 from metapool.subgroups import SubgroupResult
 
-__all__ = ["Column", "Row", "Table", "build_table", "overall_effect_text"]
+__all__ = ["Column", "Row", "Table", "build_table"]
 
 Align = Literal["left", "right", "center", "effect"]
 RowKind = Literal[
@@ -92,21 +91,6 @@ class Table:
     effect_title: tuple[str, str]
     log_scale: bool
     level: float
-
-
-def overall_effect_text(result: MetaResult) -> str:
-    """RevMan's ``"Test for overall effect: Z = 3.29 (P = 0.001)"`` line.
-
-    A t statistic (Hartung–Knapp and t-based intervals) is shown with its
-    degrees of freedom, which RevMan never needs.
-    """
-    if not math.isfinite(result.statistic):
-        return "Test for overall effect: Not applicable"
-    if result.df is None:
-        stat = f"Z = {abs(result.statistic):.2f}"
-    else:
-        stat = f"t = {abs(result.statistic):.2f}, df = {result.df:g}"
-    return f"Test for overall effect: {stat} ({fmt_p_revman(result.pvalue)})"
 
 
 def _safe_id(text: str) -> str:
@@ -463,7 +447,7 @@ def build_table(
                 Row(
                     kind="note",
                     gid=f"overall-effect-{g}",
-                    cells={"study": overall_effect_text(res)},
+                    cells={"study": res.revman_overall_effect()},
                 )
             )
             rows.append(Row(kind="blank", gid=f"blank-{g}", height=0.6))
@@ -488,7 +472,7 @@ def build_table(
             if pi_row is not None:
                 rows.append(pi_row)
         footers.append((overall.revman_heterogeneity(), "heterogeneity-total"))
-        footers.append((overall_effect_text(overall), "overall-effect-total"))
+        footers.append((overall.revman_overall_effect(), "overall-effect-total"))
     if isinstance(obj, SubgroupResult) and show_total:
         test = obj.test
         text = (
