@@ -404,3 +404,21 @@ def test_unknown_level_in_predict_raises() -> None:
         res.predict({"alloc": ["random", "quasi"]})
     with pytest.raises(InvalidDataError, match=r"'alloc' is missing"):
         res.predict({"ablat": [10.0]})
+
+
+def test_no_intercept_categorical_gives_level_means() -> None:
+    """Without an intercept the first factor keeps every level, as R's ~ factor(g) - 1.
+
+    metafor 3.8-1, printed to 4 decimals (hence the 5e-5 tolerance):
+    coef(rma(yi, vi, mods = ~ factor(alloc) - 1, data = <dat.bcg, log RR>)) =
+    alternate -0.5180, random -0.9658, systematic -0.4289.
+    """
+    ds = _dataset("bcg_rr")
+    effects = mp.GenericEffect(yi=ds["yi"], vi=ds["vi"], labels=ds["labels"])
+    alloc = _model(ds, "alloc")["moderators"]["alloc"]
+    res = mp.MetaRegression(tau2="REML").fit(effects, {"alloc": alloc}, intercept=False)
+    assert res.names == ("alloc[alternate]", "alloc[random]", "alloc[systematic]")
+    np.testing.assert_allclose(res.coef, [-0.5180, -0.9658, -0.4289], atol=5e-5)
+    assert res.qm_df == 3  # all coefficients are tested without an intercept
+    pred = res.predict({"alloc": ["random", "systematic"]})
+    np.testing.assert_allclose(pred.pred, res.coef[1:], rtol=1e-14)

@@ -23,7 +23,7 @@ from metapool.effects._base import EffectSet, array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 from metapool.models._inference import CI_METHODS, t_crit, two_sided_p, z_crit
 from metapool.models._inverse_variance import check_effects
-from metapool.results import Interval, _json_float
+from metapool.results import NOT_ESTIMABLE, Interval, _json_float
 from metapool.sensitivity import IntervalArray
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
@@ -40,7 +40,9 @@ class DesignMatrix:
 
     Categorical moderators (strings, booleans or any non-numeric values) get one
     indicator column per level except the first in sorted order, which is the
-    reference level (treatment contrast, as R's default).
+    reference level (treatment contrast, as R's default). Without an intercept the
+    first categorical moderator keeps all its levels, so its coefficients are the
+    level means (as R's ``~ factor(g) - 1``).
     """
 
     X: Array = array_field()
@@ -86,7 +88,11 @@ class DesignMatrix:
             else:
                 labels = np.asarray([str(v) for v in col])
                 levels = tuple(sorted(set(labels.tolist())))
-                for level in levels[1:]:
+                # Without an intercept the first categorical moderator keeps every level
+                # (one mean per level, as R's ~ factor(g) - 1); otherwise the first level
+                # is the reference.
+                full = not intercept and not any(lv is not None for _, lv in encoding)
+                for level in levels if full else levels[1:]:
                     columns.append((labels == level).astype(np.float64))
                     names.append(f"{name}[{level}]")
                 encoding.append((str(name), levels))
@@ -104,6 +110,7 @@ class DesignMatrix:
         if isinstance(new, Mapping):
             cols: list[Array] = []
             n = None
+            first_categorical = next((nm for nm, lv in self.encoding if lv is not None), None)
             for name, levels in self.encoding:
                 if name not in new:
                     raise InvalidDataError(f"predict: moderator {name!r} is missing.")
@@ -119,7 +126,9 @@ class DesignMatrix:
                             f"predict: moderator {name!r} has unknown level(s) {sorted(unknown)}; "
                             f"known: {list(levels)}."
                         )
-                    cols.extend((lab == lv).astype(np.float64) for lv in levels[1:])
+                    full = not self.intercept and name == first_categorical
+                    kept = levels if full else levels[1:]
+                    cols.extend((lab == lv).astype(np.float64) for lv in kept)
             rows = np.column_stack(cols) if cols else np.zeros((n or 1, 0))
         else:
             rows = np.asarray(new, dtype=np.float64)
@@ -162,8 +171,8 @@ def _check_rank(X: Array, names: list[str]) -> None:
 class Prediction:
     """Predicted effects for given moderator values, with CI and prediction interval."""
 
-    pred: Array = array_field()
-    se: Array = array_field()
+    pred: Array = array_field(repr=True)
+    se: Array = array_field(repr=True)
     ci: IntervalArray
     pi: IntervalArray
 
@@ -194,7 +203,8 @@ class MetaRegressionResult:
     tau2, tau : float
         Residual between-study variance and its square root.
     tau2_ci : Interval
-        Q-profile confidence interval of the residual τ².
+        Q-profile confidence interval of the residual τ² (not estimable when τ² is
+        fixed in advance with :class:`~metapool.tau2.Fixed`).
     qm, qm_df, qm_df2, qm_pvalue : float, int, int or None, float
         Omnibus test of the moderators (all coefficients but the intercept): a
         chi-square statistic for z, an F statistic with ``(qm_df, qm_df2)`` df for
@@ -482,11 +492,14 @@ class MetaRegression:
             tau2_0 = float(self.tau2.estimate(yi, vi).tau2)
             r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0) if tau2_0 > 0 else 0.0
 
-        alpha = 1.0 - self.level
-        targets = (special.chdtri(k - p, alpha / 2), special.chdtri(k - p, 1 - alpha / 2))
-        bounds = [solve_generalized_q(yi, vi, X, t) for t in targets]
-        converged = converged and all(bool(b.converged) for b in bounds)
-        tau2_ci = Interval(float(bounds[0].root), float(bounds[1].root))
+        if isinstance(self.tau2, Fixed):  # τ² given in advance: no interval to estimate
+            tau2_ci = NOT_ESTIMABLE
+        else:
+            alpha = 1.0 - self.level
+            targets = (special.chdtri(k - p, alpha / 2), special.chdtri(k - p, 1 - alpha / 2))
+            bounds = [solve_generalized_q(yi, vi, X, t) for t in targets]
+            converged = converged and all(bool(b.converged) for b in bounds)
+            tau2_ci = Interval(float(bounds[0].root), float(bounds[1].root))
 
         return MetaRegressionResult(
             model=self,

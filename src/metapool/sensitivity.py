@@ -34,8 +34,8 @@ Array = NDArray[np.float64]
 class IntervalArray:
     """Lower and upper bounds of one interval per row."""
 
-    low: Array = array_field()
-    high: Array = array_field()
+    low: Array = array_field(repr=True)
+    high: Array = array_field(repr=True)
 
     def to_dict(self) -> dict[str, list[float | None]]:
         """JSON-safe representation."""

@@ -114,10 +114,15 @@ class SubgroupResult:
     def summary(self, digits: int = 4) -> str:
         """A table of subgroup estimates, the overall estimate and the test of differences."""
         pct = round(100 * self.overall.level)
+        if not isinstance(self.model, RandomEffects):
+            tau2_text = "no tau^2"
+        elif self.common_tau2:
+            tau2_text = "common tau^2"
+        else:
+            tau2_text = "separate tau^2 per subgroup"
         lines = [
-            f"Subgroup analysis ({self.overall.method}; "
-            + ("common tau^2" if self.common_tau2 else "separate tau^2 per subgroup")
-            + f"; {len(self.results)} subgroups, k = {self.overall.k})",
+            f"Subgroup analysis ({self.overall.method}; {tau2_text}; "
+            f"{len(self.results)} subgroups, k = {self.overall.k})",
             "",
             f"  {'subgroup':<24}{'k':>4}{'estimate':>11}{pct:>7}% CI{'':>12}{'I^2':>8}",
         ]

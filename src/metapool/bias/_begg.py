@@ -206,8 +206,11 @@ def begg_test(effects_or_result: object) -> BeggResult:
     inp = read_input(owner, effects_or_result, None)
     yi, vi, k = inp.yi, inp.vi, inp.k
     w = 1.0 / vi
-    theta = float(np.sum(w * yi) / np.sum(w))
-    deviates = (yi - theta) / np.sqrt(vi - 1.0 / np.sum(w))
+    # Correctly rounded sums (math.fsum) do not depend on the order of the studies, so
+    # studies with equal yi and vi get exactly equal deviates (ties) in any order.
+    sum_w = math.fsum(w.tolist())
+    theta = math.fsum((w * yi).tolist()) / sum_w
+    deviates = (yi - theta) / np.sqrt(vi - 1.0 / sum_w)
     score, tau = kendall_tau(deviates, vi)
     ties = bool(_tie_sizes(deviates) or _tie_sizes(vi))
     notes = list(inp.notes)

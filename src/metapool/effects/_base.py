@@ -15,9 +15,10 @@ _E = TypeVar("_E", bound="EffectSet")
 __all__ = ["EffectSet", "array_field"]
 
 
-def array_field(**kwargs: Any) -> Any:
-    """An attrs field holding a numpy array, compared element-wise."""
-    return attrs.field(eq=attrs.cmp_using(eq=np.array_equal), repr=False, **kwargs)
+def array_field(*, repr: bool = False, **kwargs: Any) -> Any:
+    """An attrs field holding a numpy array, compared element-wise (hidden from repr
+    unless ``repr=True``, as study-level arrays would swamp it)."""
+    return attrs.field(eq=attrs.cmp_using(eq=np.array_equal), repr=repr, **kwargs)
 
 
 @attrs.frozen(init=False, kw_only=True)
