@@ -16,13 +16,11 @@ from numpy.typing import NDArray
 
 __all__ = [
     "WLS",
-    "cochran_q",
     "heterogeneity_from_q",
     "heterogeneity_from_tau2",
     "n_params",
     "ols_rss",
     "trace_p",
-    "typical_variance",
     "wls",
 ]
 
@@ -73,17 +71,6 @@ def trace_p(w: Array, X: Array | None = None, cov: Array | None = None) -> Array
         cov = np.linalg.inv(np.einsum("...k,...kp,...kq->...pq", w, X, X))
     xtw2x = np.einsum("...k,...kp,...kq->...pq", w * w, X, X)
     return np.asarray(sw - np.einsum("...pq,...qp->...", cov, xtw2x))
-
-
-def cochran_q(y: Array, v: Array, X: Array | None = None) -> Array:
-    """Cochran's Q (the residual Q_E under moderators), with df = k - p."""
-    return wls(y, 1.0 / v, X).rss
-
-
-def typical_variance(v: Array, X: Array | None = None) -> Array:
-    """Typical within-study variance ``s² = (k - p) / tr(P)`` (Higgins & Thompson 2002)."""
-    k = v.shape[-1]
-    return np.asarray((k - n_params(X)) / trace_p(1.0 / v, X))
 
 
 def ols_rss(y: Array, X: Array | None = None) -> Array:
