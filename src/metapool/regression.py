@@ -21,7 +21,13 @@ from metapool._kernels import (
 from metapool._validation import check_choice, check_level
 from metapool.effects._base import EffectSet, array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
-from metapool.models._inference import CI_METHODS, t_crit, two_sided_p, z_crit
+from metapool.models._inference import (
+    CI_METHODS,
+    t_crit,
+    two_sided_p,
+    variance_scale,
+    z_crit,
+)
 from metapool.models._inverse_variance import check_effects
 from metapool.results import NOT_ESTIMABLE, Interval, _json_float
 from metapool.sensitivity import IntervalArray
@@ -445,11 +451,7 @@ class MetaRegression:
         fit = wls(yi, w, X)
         vcov = np.array(fit.cov)
         df: float | None = None
-        if self.ci in ("hksj", "hksj-adhoc"):
-            scale = 0.0 if fit.rss <= np.finfo(float).eps else float(fit.rss) / (k - p)
-            if self.ci == "hksj-adhoc":
-                scale = max(1.0, scale)
-            vcov = vcov * scale
+        vcov = vcov * float(variance_scale(fit.rss, k - p, self.ci))
         if self.ci != "z":
             df = float(k - p)
         se = np.sqrt(np.diag(vcov))

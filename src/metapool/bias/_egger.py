@@ -10,7 +10,7 @@ import numpy as np
 from metapool._format import fmt
 from metapool._validation import check_choice
 from metapool.bias._common import json_value, read_input, regress_on_se
-from metapool.models._inference import t_crit, two_sided_p, z_crit
+from metapool.models._inference import t_crit, two_sided_p, variance_scale, z_crit
 from metapool.results import Interval, _p_text
 
 __all__ = ["EggerResult", "egger_test"]
@@ -257,13 +257,7 @@ def egger_test(
     else:
         fit, tau2, converged = regress_on_se(owner, inp.yi, inp.vi, inp.tau2)
         ci_method = inp.ci
-        scale = 1.0
-        if ci_method in ("hksj", "hksj-adhoc"):  # metafor: s2w = 0 when RSS <= eps
-            rss = float(fit.rss)
-            scale = 0.0 if rss <= np.finfo(float).eps else rss / df_resid
-            if ci_method == "hksj-adhoc":
-                scale = max(1.0, scale)
-        cov = fit.cov * scale
+        cov = fit.cov * float(variance_scale(fit.rss, df_resid, ci_method))
         if ci_method == "z":
             df = None
         if inp.tau2 is None:

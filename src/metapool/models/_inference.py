@@ -26,6 +26,7 @@ __all__ = [
     "pool",
     "prediction_interval",
     "q_profile",
+    "variance_scale",
 ]
 
 Array = NDArray[np.float64]
@@ -54,6 +55,22 @@ def two_sided_p(stat: Array, df: Array | float | None) -> Array:
     return np.asarray(2.0 * special.stdtr(df, -np.abs(stat)))
 
 
+def variance_scale(rss: Array | float, df_resid: int, ci: str) -> Array:
+    """The factor that multiplies the Wald variance under each CI method.
+
+    1 for ``"z"`` and ``"t"``; ``Σ w r² / (k - p)`` for ``"hksj"`` (Hartung & Knapp
+    2001), set to 0 when the weighted residual sum of squares is at most machine
+    epsilon (as metafor); ``max(1, ·)`` for ``"hksj-adhoc"`` (Röver et al. 2015).
+    """
+    rss = np.asarray(rss, dtype=np.float64)
+    if ci not in ("hksj", "hksj-adhoc"):
+        return np.ones_like(rss)
+    scale = np.where(rss <= np.finfo(float).eps, 0.0, rss / df_resid)
+    if ci == "hksj-adhoc":
+        scale = np.maximum(1.0, scale)
+    return np.asarray(scale)
+
+
 class Pooled(NamedTuple):
     estimate: Array
     se: Array
@@ -79,11 +96,7 @@ def pool(yi: Array, vi: Array, tau2: Array | float, ci: str, level: float) -> Po
     estimate = fit.beta[..., 0]
     var = fit.cov[..., 0, 0]
     df: Array | None = None
-    if ci in ("hksj", "hksj-adhoc"):
-        scale = np.where(fit.rss <= np.finfo(float).eps, 0.0, fit.rss / (k - 1))
-        if ci == "hksj-adhoc":
-            scale = np.maximum(1.0, scale)
-        var = var * scale
+    var = var * variance_scale(fit.rss, k - 1, ci)
     if ci != "z":
         df = np.asarray(float(k - 1))
     se = np.sqrt(var)

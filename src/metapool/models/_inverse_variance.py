@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from metapool._kernels import heterogeneity_from_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
@@ -220,8 +221,9 @@ def _fit(
                 ConvergenceWarning,
             )
     if k == 1:
+        zeroed = random and tau2_fit is None  # a fixed τ² (tau2.Fixed) is kept
         notes.append(
-            "k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if random else "")
+            "k = 1: heterogeneity is not estimable" + ("; tau^2 set to 0" if zeroed else "")
         )
         if ci != "z":
             warn(
@@ -249,11 +251,9 @@ def _fit(
             converged = converged and bool(qp_conv)
             tau2_ci = Interval(_f(lo), _f(hi))
             tau_ci = Interval(math.sqrt(tau2_ci.low), math.sqrt(tau2_ci.high))
-            s2 = _f(het.s2)
-            i2_ci = Interval(
-                100 * tau2_ci.low / (tau2_ci.low + s2), 100 * tau2_ci.high / (tau2_ci.high + s2)
-            )
-            h2_ci = Interval((tau2_ci.low + s2) / s2, (tau2_ci.high + s2) / s2)
+            i2_bounds, h2_bounds = heterogeneity_from_tau2(np.array([lo, hi]), het.s2)
+            i2_ci = Interval(*(float(b) for b in i2_bounds))
+            h2_ci = Interval(*(float(b) for b in h2_bounds))
     else:
         q_p = i2_v = h2_v = math.nan
 
