@@ -10,6 +10,7 @@
 
 from metapool import exceptions, tau2
 from metapool._data import ExcludedStudy
+from metapool.batch import BatchResult
 from metapool.bias import (
     BeggResult,
     EggerResult,
@@ -31,7 +32,7 @@ from metapool.effects import (
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.plotting import forest_plot, funnel_plot
 from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
-from metapool.results import BackTransformed, Interval, MetaResult
+from metapool.results import BackTransformed, Interval, IntervalArray, MetaResult
 from metapool.sensitivity import (
     CumulativeResult,
     InfluenceResult,
@@ -47,6 +48,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "SMD",
     "BackTransformed",
+    "BatchResult",
     "BeggResult",
     "CommonEffect",
     "Convention",
@@ -57,6 +59,7 @@ __all__ = [
     "GenericEffect",
     "InfluenceResult",
     "Interval",
+    "IntervalArray",
     "LeaveOneOutResult",
     "MantelHaenszel",
     "MeanDifference",

@@ -29,8 +29,7 @@ from metapool.models._inference import (
     z_crit,
 )
 from metapool.models._inverse_variance import check_effects
-from metapool.results import NOT_ESTIMABLE, Interval, _json_float
-from metapool.sensitivity import IntervalArray
+from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, _json_float
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
 from metapool.tau2._qsolve import solve_generalized_q

@@ -16,7 +16,7 @@ from metapool.effects._base import EffectSet, array_field
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["BackTransformed", "Interval", "MetaResult"]
+__all__ = ["BackTransformed", "Interval", "IntervalArray", "MetaResult"]
 
 _MEASURE_NAMES = {
     "MD": "mean difference",
@@ -58,6 +58,21 @@ class Interval:
 
 
 NOT_ESTIMABLE = Interval(math.nan, math.nan)
+
+
+@attrs.frozen
+class IntervalArray:
+    """Lower and upper bounds of one interval per row."""
+
+    low: NDArray[np.float64] = array_field(repr=True)
+    high: NDArray[np.float64] = array_field(repr=True)
+
+    def to_dict(self) -> dict[str, list[float | None]]:
+        """JSON-safe representation."""
+        return {
+            "low": [_json_float(x) for x in np.asarray(self.low, dtype=float).tolist()],
+            "high": [_json_float(x) for x in np.asarray(self.high, dtype=float).tolist()],
+        }
 
 
 @attrs.frozen(kw_only=True)

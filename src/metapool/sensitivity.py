@@ -15,7 +15,7 @@ from scipy import special
 from metapool.effects._base import array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError, SmallSampleWarning
 from metapool.models import CommonEffect, RandomEffects
-from metapool.results import MetaResult, _json_float
+from metapool.results import IntervalArray, MetaResult, _json_float
 
 __all__ = [
     "CumulativeResult",
@@ -28,18 +28,6 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-
-
-@attrs.frozen
-class IntervalArray:
-    """Lower and upper bounds of one interval per row."""
-
-    low: Array = array_field(repr=True)
-    high: Array = array_field(repr=True)
-
-    def to_dict(self) -> dict[str, list[float | None]]:
-        """JSON-safe representation."""
-        return {"low": _floats(self.low), "high": _floats(self.high)}
 
 
 def _floats(a: Array) -> list[float | None]:

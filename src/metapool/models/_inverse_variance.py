@@ -7,10 +7,12 @@ from typing import Any
 
 import attrs
 import numpy as np
+from numpy.typing import NDArray
 
 from metapool._kernels import heterogeneity_from_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
+from metapool.batch import BatchResult, check_batch
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
@@ -27,7 +29,7 @@ from metapool.models._inference import (
     prediction_interval,
     q_profile,
 )
-from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
+from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
 
@@ -90,6 +92,23 @@ class CommonEffect:
         """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
         effects = check_effects("CommonEffect", effects)
         return _fit(self, effects, tau2_fit=None, ci=self.ci, prediction="metafor", i2="q")
+
+    def fit_batch(self, yi: Any, vi: Any) -> BatchResult:
+        """Pool many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``.
+
+        Returns a :class:`~metapool.batch.BatchResult` whose arrays have shape
+        ``(...)``; each row equals :meth:`fit` on that row.
+
+        Examples
+        --------
+        >>> import numpy as np, metapool as mp
+        >>> yi = np.array([[0.1, 0.3], [0.2, 0.2]])
+        >>> res = mp.CommonEffect().fit_batch(yi, np.full((2, 2), 0.04))
+        >>> res.estimate.round(3).tolist()
+        [0.2, 0.2]
+        """
+        y, v = check_batch("CommonEffect", yi, vi)
+        return _fit_batch(self, y, v, None, ci=self.ci, prediction="metafor", i2="q")
 
 
 @attrs.frozen(init=False)
@@ -179,6 +198,30 @@ class RandomEffects:
             i2=check_choice(owner, "i2", i2 or conv.i2, ("tau2", "q")),
         )
 
+    def fit_batch(self, yi: Any, vi: Any) -> BatchResult:
+        """Fit many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``, k >= 2.
+
+        Everything is computed along the last axis without a Python loop (τ², the
+        pooled estimate and its interval, heterogeneity, the Q-profile interval);
+        returns a :class:`~metapool.batch.BatchResult` whose arrays have shape
+        ``(...)``, each row equal to :meth:`fit` on that row. A
+        :class:`~metapool.exceptions.ConvergenceWarning` names the rows whose
+        τ² estimator did not converge (``converged`` records them).
+
+        Examples
+        --------
+        >>> import numpy as np, metapool as mp
+        >>> rng = np.random.default_rng(1)
+        >>> vi = rng.uniform(0.01, 0.1, size=(1000, 10))
+        >>> yi = rng.normal(0.3, np.sqrt(vi + 0.05))
+        >>> res = mp.RandomEffects(tau2="REML").fit_batch(yi, vi)
+        >>> res.shape, bool(res.converged.all())
+        ((1000,), True)
+        """
+        y, v = check_batch("RandomEffects", yi, vi)
+        fit = self.tau2.estimate(y, v)
+        return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
+
     def fit(self, effects: EffectSet) -> MetaResult:
         """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
         effects = check_effects("RandomEffects", effects)
@@ -188,6 +231,74 @@ class RandomEffects:
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
         )
+
+
+def _fit_batch(
+    model: CommonEffect | RandomEffects,
+    yi: NDArray[np.float64],
+    vi: NDArray[np.float64],
+    tau2_fit: Tau2Fit | None,
+    *,
+    ci: str,
+    prediction: str,
+    i2: str,
+) -> BatchResult:
+    """The batched counterpart of :func:`_fit` (k >= 2 in every row)."""
+    shape, k = yi.shape[:-1], yi.shape[-1]
+    if tau2_fit is None:
+        tau2 = np.zeros(shape)
+        converged = np.ones(shape, dtype=bool)
+        iterations = np.zeros(shape, dtype=np.int64)
+    else:
+        tau2 = np.broadcast_to(np.asarray(tau2_fit.tau2, dtype=np.float64), shape)
+        if not (np.all(np.isfinite(tau2)) and np.all(tau2 >= 0)):
+            raise MetapoolError(
+                f"The tau^2 estimator {tau2_fit.method!r} returned values that are not "
+                "finite and >= 0."
+            )
+        converged = np.broadcast_to(np.asarray(tau2_fit.converged, dtype=bool), shape)
+        iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
+    random = isinstance(model, RandomEffects)
+    pooled = pool(yi, vi, tau2, ci, model.level)
+    if random:
+        pi_low, pi_high = prediction_interval(pooled, tau2, k, prediction, model.level)
+        lo, hi, qp_conv, _ = q_profile(yi, vi, model.level)
+        tau2_ci = IntervalArray(np.asarray(lo), np.asarray(hi))
+    else:
+        pi_low, pi_high = pooled.ci_low, pooled.ci_high
+        tau2_ci = IntervalArray(np.full(shape, np.nan), np.full(shape, np.nan))
+        qp_conv = np.ones(shape, dtype=bool)
+    if not np.all(converged):
+        rows = [tuple(int(i) for i in idx) for idx in np.argwhere(~np.asarray(converged))[:5]]
+        warn(
+            f"{type(model).__name__}.fit_batch: the tau^2 estimator did not converge for "
+            f"{int((~np.asarray(converged)).sum())} row(s), e.g. {rows}.",
+            ConvergenceWarning,
+        )
+    het = heterogeneity(yi, vi, tau2, i2)
+    return BatchResult(
+        method="Random-effects model" if random else "Common-effect model",
+        k=k,
+        level=model.level,
+        tau2_method=tau2_fit.method if tau2_fit is not None else None,
+        ci_method=ci,
+        estimate=pooled.estimate,
+        se=pooled.se,
+        statistic=pooled.statistic,
+        pvalue=pooled.pvalue,
+        df=None if pooled.df is None else float(pooled.df),
+        ci=IntervalArray(pooled.ci_low, pooled.ci_high),
+        pi=IntervalArray(np.asarray(pi_low), np.asarray(pi_high)),
+        tau2=np.asarray(tau2, dtype=np.float64),
+        tau2_ci=tau2_ci,
+        i2=het.i2,
+        h2=het.h2,
+        q=het.q,
+        q_df=het.q_df,
+        q_pvalue=het.q_pvalue,
+        converged=np.asarray(converged & np.asarray(qp_conv, dtype=bool)),
+        iterations=np.asarray(iterations),
+    )
 
 
 def _fit(

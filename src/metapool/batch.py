@@ -1,0 +1,105 @@
+"""Many meta-analyses in one call: the batched core behind the models, made public.
+
+Simulation studies and methods research fit thousands of meta-analyses of the
+same size. ``CommonEffect().fit_batch(yi, vi)`` and ``RandomEffects().fit_batch(yi,
+vi)`` take arrays of shape ``(..., k)`` (one meta-analysis per row, studies along
+the last axis) and return a :class:`BatchResult` of arrays of shape ``(...)``,
+computed without a Python loop. Each row equals what ``fit`` gives for that row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from metapool.effects._base import array_field
+from metapool.exceptions import InvalidDataError
+from metapool.results import IntervalArray, _json_float
+
+__all__ = ["BatchResult", "check_batch"]
+
+Array = NDArray[np.float64]
+
+
+@attrs.frozen(kw_only=True)
+class BatchResult:
+    """Pooled results of a batch of meta-analyses (one per row of the input).
+
+    Every array has the batch shape ``yi.shape[:-1]``. The fields mean what the
+    same names mean on :class:`~metapool.MetaResult`; ``df`` is None for z-based
+    intervals.
+    """
+
+    method: str
+    k: int
+    level: float
+    tau2_method: str | None
+    ci_method: str
+    estimate: Array = array_field(repr=True)
+    se: Array = array_field()
+    statistic: Array = array_field()
+    pvalue: Array = array_field()
+    df: float | None
+    ci: IntervalArray
+    pi: IntervalArray
+    tau2: Array = array_field(repr=True)
+    tau2_ci: IntervalArray
+    i2: Array = array_field()
+    h2: Array = array_field()
+    q: Array = array_field()
+    q_df: int
+    q_pvalue: Array = array_field()
+    converged: NDArray[np.bool_] = array_field()
+    iterations: NDArray[np.int64] = array_field()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The batch shape."""
+        return tuple(self.estimate.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe representation (arrays as nested lists, NaN as None)."""
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, IntervalArray):
+                out[field.name] = {
+                    "low": _nested(value.low),
+                    "high": _nested(value.high),
+                }
+            elif isinstance(value, np.ndarray):
+                out[field.name] = value.tolist() if value.dtype.kind in "bi" else _nested(value)
+            else:
+                out[field.name] = value
+        return out
+
+
+def _nested(a: Array) -> Any:
+    if a.ndim == 0:
+        return _json_float(float(a))
+    return [_nested(x) for x in a]
+
+
+def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
+    """Validate batch input: same shape, at least one axis, k >= 2, finite, vi > 0."""
+    y = np.asarray(yi, dtype=np.float64)
+    v = np.asarray(vi, dtype=np.float64)
+    if y.shape != v.shape or y.ndim < 1:
+        raise InvalidDataError(
+            f"{owner}.fit_batch: 'yi' and 'vi' must have the same shape (..., k); "
+            f"got {y.shape} and {v.shape}."
+        )
+    if y.shape[-1] < 2:
+        raise InvalidDataError(f"{owner}.fit_batch: needs k >= 2 studies per analysis.")
+    for name, arr, ok in (("yi", y, np.isfinite(y)), ("vi", v, np.isfinite(v) & (v > 0))):
+        if not ok.all():
+            where = tuple(int(i) for i in np.argwhere(~ok)[0])
+            need = "finite" if name == "yi" else "finite and > 0"
+            raise InvalidDataError(
+                f"{owner}.fit_batch: '{name}' must be {need}; element {where} is "
+                f"{arr[where]!r} (batch index {where[:-1]}, study {where[-1]})."
+            )
+    return y, v
