@@ -18,9 +18,14 @@ ITERATIVE = {"REML", "ML", "PM", "EB"}
 
 
 @cache
-def reference() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(REFERENCE.read_text())
+def load_reference(filename: str = REFERENCE.name) -> dict[str, Any]:
+    """A pinned reference JSON from tests/reference/, read once per session."""
+    data: dict[str, Any] = json.loads((REFERENCE.parent / filename).read_text())
     return data
+
+
+def reference() -> dict[str, Any]:
+    return load_reference()
 
 
 def datasets() -> list[dict[str, Any]]:

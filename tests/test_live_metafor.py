@@ -40,7 +40,7 @@ Each field must satisfy ``|metapool - metafor| <= rtol × |metafor| + floor``.
 w = 1/v under every estimator) and ``RTOL_ITERATIVE = 1e-9`` for REML, ML, PM,
 EB and the Q-profile bounds, as in tests/test_reference.py: both programs
 evaluate the same formulas in double precision, metafor runs to thresholds of
-1e-13 × var(yi) and metapool until its step is below 1e-12 × (mean(vi) + τ²),
+1e-13 × var(yi) and metapool until its step is below 1e-12 × (min(vi) + τ²),
 so they typically agree to ~1e-12; metafor's default threshold (1e-5) is off
 by up to ~1e-3 here, and a wrong formula by far more.
 

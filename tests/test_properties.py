@@ -1,7 +1,7 @@
 """Laws every estimator and model must obey, checked with Hypothesis.
 
 Tolerances: the iterative estimators stop when the bracket is narrower than
-1e-12 × mean(vi) (plus 1e-12 relative), so two runs that differ only in
+1e-12 × min(vi) plus 1e-12 relative, so two runs that differ only in
 summation order (a permutation) or by an exact rescaling agree to about that;
 ``TOL`` = 1e-8 relative with an absolute floor of 1e-8 × mean(vi) leaves a
 margin of four orders of magnitude and still catches any real violation (an
@@ -19,23 +19,11 @@ import metapool as mp
 from metapool.models._inference import pool, q_profile
 from metapool.tau2._likelihood import log_likelihood
 from metapool.tau2._qsolve import generalized_q
+from tests._strategies import meta_data
 
 ESTIMATORS = mp.tau2.available()
 TOL = 1e-8
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@st.composite
-def meta_data(draw, min_k=2, max_k=25):
-    """(yi, vi): effect sizes with variances spanning up to six orders of magnitude."""
-    k = draw(st.integers(min_k, max_k))
-    log_v = draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k))
-    vi = 10.0 ** np.array(log_v)
-    spread = draw(st.sampled_from([0.0, 0.1, 1.0, 10.0, 1e4]))  # up to tau2/v ~ 1e11
-    z = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
-    u = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
-    yi = z * np.sqrt(vi) + spread * u
-    return yi, vi
 
 
 def close(a, b, scale):

@@ -13,7 +13,7 @@ Tolerances (relative, with an absolute floor for values that are exactly 0):
   formula moves results by far more than 1e-6).
 * ``RTOL_ITERATIVE = 1e-9`` for REML, ML, PM, EB and the Q-profile bounds:
   metafor was run with convergence thresholds of 1e-13 × var(yi) (see the R
-  script) and metapool stops at 1e-12 × mean(vi) relative width; the largest
+  script) and metapool stops at 1e-12 × min(vi) + 1e-12 relative step; the largest
   difference measured was 1.5e-12. Both errors are far below 1e-9, while
   metafor's *default* threshold (1e-5) would already differ by ~1e-6
   (checked below), so this tolerance is tight enough to tell the two apart.

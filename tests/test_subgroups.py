@@ -25,10 +25,8 @@ estimates that agree to rtol, so it gets the same rtol (measured: < 1e-11).
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +37,9 @@ from hypothesis import strategies as st
 
 import metapool as mp
 from metapool.exceptions import InvalidDataError, InvalidParameterError
-from tests._reference import ITERATIVE, TEST_TO_CI, is_missing
+from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
+from tests._strategies import IV_MODELS
+from tests._strategies import meta_data as shared_meta_data
 
 REFERENCE = Path(__file__).parent / "reference" / "issue3_reference.json"
 RTOL_CLOSED = 1e-10
@@ -50,10 +50,8 @@ FIELDS = ("estimate", "se", "statistic", "pvalue", "tau2", "i2", "h2", "q", "q_p
 K1_HETEROGENEITY = ("q_pvalue", "i2", "h2")
 
 
-@cache
 def reference() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(REFERENCE.read_text())
-    return data
+    return load_reference(REFERENCE.name)
 
 
 def _dataset(name: str) -> dict[str, Any]:
@@ -241,28 +239,12 @@ def test_single_study_subgroup_keeps_the_common_tau2() -> None:
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def meta_data(draw: Any, min_k: int = 2, max_k: int = 15) -> tuple[np.ndarray, np.ndarray]:
-    k = draw(st.integers(min_k, max_k))
-    vi = 10.0 ** np.array(draw(st.lists(st.floats(-2, 1), min_size=k, max_size=k)))
-    spread = draw(st.sampled_from([0.0, 0.3, 2.0]))
-    z = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
-    u = np.array(draw(st.lists(st.floats(-3, 3), min_size=k, max_size=k)))
-    return z * np.sqrt(vi) + spread * u, vi
-
-
-MODELS = st.one_of(
-    st.builds(
-        lambda t, c: mp.RandomEffects(tau2=t, ci=c),
-        st.sampled_from(mp.tau2.available()),
-        st.sampled_from(["z", "hksj", "hksj-adhoc", "t"]),
-    ),
-    st.just(mp.CommonEffect()),
-)
+def meta_data(min_k: int = 2, max_k: int = 15) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
+    return shared_meta_data(min_k, max_k, log_v=(-2.0, 1.0), spreads=(0.0, 0.3, 2.0))
 
 
 @FAST
-@given(data=meta_data(), model=MODELS)
+@given(data=meta_data(), model=IV_MODELS)
 def test_one_subgroup_equals_the_overall_fit(data, model) -> None:
     yi, vi = data
     eff = mp.GenericEffect(yi=yi, vi=vi)
