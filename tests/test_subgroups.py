@@ -268,3 +268,29 @@ def test_bad_input_raises() -> None:
         )
     with pytest.raises(mp.exceptions.MetapoolTypeError, match="no 'data'"):
         mp.subgroup_analysis(eff, "alloc")
+
+
+def test_common_tau2_non_convergence_is_warned_and_recorded() -> None:
+    class Stuck:
+        name = "stuck"
+
+        def estimate(self, yi, vi, X=None):
+            shape = np.shape(yi)[:-1]
+            return mp.tau2.Tau2Fit(
+                tau2=np.full(shape, 0.05),
+                converged=np.zeros(shape, bool),
+                iterations=np.full(shape, 9, np.int64),
+                method=self.name,
+            )
+
+    eff = mp.GenericEffect(yi=[0.1, 0.3, 0.5, 0.9, 0.2, 0.4], vi=[0.02] * 6)
+    with pytest.warns(mp.exceptions.ConvergenceWarning) as record:
+        sg = mp.subgroup_analysis(
+            eff, list("aaabbb"), mp.RandomEffects(tau2=Stuck()), common_tau2=True
+        )
+    messages = [str(w.message) for w in record]
+    assert any("for the common tau^2" in m for m in messages)
+    assert any(m.startswith("RandomEffects:") for m in messages)  # the overall fit
+    assert sg.converged is False
+    assert sg.to_dict()["converged"] is False
+    assert mp.subgroup_analysis(eff, list("aaabbb")).converged is True

@@ -32,6 +32,7 @@ from metapool.models._inverse_variance import check_effects
 from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, _json_float
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
+from metapool.tau2._base import checked
 from metapool.tau2._qsolve import solve_generalized_q
 
 __all__ = ["DesignMatrix", "MetaRegression", "MetaRegressionResult", "Prediction"]
@@ -443,7 +444,7 @@ class MetaRegression:
             raise InvalidDataError(
                 f"MetaRegression: {p} coefficients need more than {p} studies; got k = {k}."
             )
-        fit_tau2 = self.tau2.estimate(yi, vi, X)
+        fit_tau2 = checked(self.tau2.estimate(yi, vi, X), "MetaRegression")
         tau2 = float(fit_tau2.tau2)
         converged = bool(np.all(fit_tau2.converged))
         w = 1.0 / (vi + tau2)

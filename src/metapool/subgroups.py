@@ -23,6 +23,7 @@ from metapool.exceptions import (
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
+from metapool.tau2._base import checked
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -96,6 +97,9 @@ class SubgroupResult:
         Whether the subgroups share one τ².
     tau2 : float or None
         The common τ² when ``common_tau2`` (else None).
+    converged : bool
+        Whether every τ² estimate (each subgroup's, the overall and the common one)
+        converged.
     """
 
     results: Mapping[str, MetaResult] = attrs.field(converter=_read_only)
@@ -105,6 +109,7 @@ class SubgroupResult:
     model: Any = attrs.field(repr=False)
     common_tau2: bool
     tau2: float | None
+    converged: bool = True
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -146,6 +151,7 @@ class SubgroupResult:
             "model": repr(self.model),
             "common_tau2": self.common_tau2,
             "tau2": _json_float(self.tau2),
+            "converged": self.converged,
         }
 
     def plot_forest(self, **kwargs: Any) -> Figure:
@@ -248,6 +254,7 @@ def subgroup_analysis(
 
     sub_model: Model = model
     tau2_common: float | None = None
+    common_converged = True
     if common_tau2:
         if not isinstance(model, RandomEffects):
             raise InvalidParameterError(
@@ -260,8 +267,13 @@ def subgroup_analysis(
                 f"subgroup_analysis: a common tau^2 needs more studies ({effects.k}) than "
                 f"subgroups ({len(names)})."
             )
-        fit = model.tau2.estimate(effects.yi, effects.vi, X)
+        fit = checked(
+            model.tau2.estimate(effects.yi, effects.vi, X),
+            "subgroup_analysis",
+            " for the common tau^2",
+        )
         tau2_common = float(fit.tau2)
+        common_converged = bool(np.all(fit.converged))
         sub_model = attrs.evolve(model, tau2=Fixed(tau2_common))
 
     results: dict[str, MetaResult] = {
@@ -288,4 +300,7 @@ def subgroup_analysis(
         model=model,
         common_tau2=common_tau2,
         tau2=tau2_common,
+        converged=common_converged
+        and overall.converged
+        and all(r.converged for r in results.values()),
     )

@@ -3,7 +3,6 @@ and the (meta-)regression of the effects on their standard errors."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -15,7 +14,6 @@ from metapool._kernels import WLS, wls
 from metapool._validation import check_level
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
-    ConvergenceWarning,
     InvalidDataError,
     MetapoolTypeError,
     SmallSampleWarning,
@@ -23,6 +21,7 @@ from metapool.exceptions import (
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import REML, Tau2Estimator
+from metapool.tau2._base import checked
 
 __all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "json_value", "read_input", "regress_on_se"]
 
@@ -150,21 +149,9 @@ def regress_on_se(
     X = np.column_stack([np.ones_like(yi), sei])
     tau2_value, converged = 0.0, True
     if tau2 is not None:
-        fit = tau2.estimate(yi, vi, X)
+        fit = checked(tau2.estimate(yi, vi, X), owner, " in the regression on the standard error")
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
-        if not (math.isfinite(tau2_value) and tau2_value >= 0):
-            raise InvalidDataError(
-                f"{owner}: the tau^2 estimator {tau2.name!r} returned {tau2_value!r} for the "
-                "regression on the standard error; an estimate must be finite and >= 0."
-            )
-        if not converged:
-            warnings.warn(
-                f"{owner}: the tau^2 estimator {tau2.name!r} did not converge in the "
-                "regression on the standard error; the result is flagged converged=False.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
     return wls(yi, 1.0 / (vi + tau2_value), X), tau2_value, converged
 
 

@@ -16,8 +16,6 @@ from metapool.batch import BatchResult, check_batch
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
-    ConvergenceWarning,
-    MetapoolError,
     MetapoolTypeError,
     SmallSampleWarning,
 )
@@ -32,6 +30,7 @@ from metapool.models._inference import (
 from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
+from metapool.tau2._base import checked
 
 __all__ = ["CommonEffect", "RandomEffects", "check_effects"]
 
@@ -219,7 +218,7 @@ class RandomEffects:
         ((1000,), True)
         """
         y, v = check_batch("RandomEffects", yi, vi)
-        fit = self.tau2.estimate(y, v)
+        fit = checked(self.tau2.estimate(y, v), "RandomEffects.fit_batch")
         return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
 
     def fit(self, effects: EffectSet) -> MetaResult:
@@ -227,7 +226,7 @@ class RandomEffects:
         effects = check_effects("RandomEffects", effects)
         tau2_fit: Tau2Fit | None = None
         if effects.k >= 2 or isinstance(self.tau2, Fixed):  # a fixed τ² applies to any k
-            tau2_fit = self.tau2.estimate(effects.yi, effects.vi)
+            tau2_fit = checked(self.tau2.estimate(effects.yi, effects.vi), "RandomEffects")
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
         )
@@ -251,11 +250,6 @@ def _fit_batch(
         iterations = np.zeros(shape, dtype=np.int64)
     else:
         tau2 = np.broadcast_to(np.asarray(tau2_fit.tau2, dtype=np.float64), shape)
-        if not (np.all(np.isfinite(tau2)) and np.all(tau2 >= 0)):
-            raise MetapoolError(
-                f"The tau^2 estimator {tau2_fit.method!r} returned values that are not "
-                "finite and >= 0."
-            )
         converged = np.broadcast_to(np.asarray(tau2_fit.converged, dtype=bool), shape)
         iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
     random = isinstance(model, RandomEffects)
@@ -268,13 +262,6 @@ def _fit_batch(
         pi_low, pi_high = pooled.ci_low, pooled.ci_high
         tau2_ci = IntervalArray(np.full(shape, np.nan), np.full(shape, np.nan))
         qp_conv = np.ones(shape, dtype=bool)
-    if not np.all(converged):
-        rows = [tuple(int(i) for i in idx) for idx in np.argwhere(~np.asarray(converged))[:5]]
-        warn(
-            f"{type(model).__name__}.fit_batch: the tau^2 estimator did not converge for "
-            f"{int((~np.asarray(converged)).sum())} row(s), e.g. {rows}.",
-            ConvergenceWarning,
-        )
     het = heterogeneity(yi, vi, tau2, i2)
     return BatchResult(
         method="Random-effects model" if random else "Common-effect model",
@@ -316,21 +303,10 @@ def _fit(
     random = isinstance(model, RandomEffects)
     notes: list[str] = []
     tau2, converged, iterations = 0.0, True, 0
-    if random and tau2_fit is not None:
+    if random and tau2_fit is not None:  # already checked() by RandomEffects.fit
         tau2 = _f(tau2_fit.tau2)
         converged = bool(np.all(tau2_fit.converged))
         iterations = int(np.max(tau2_fit.iterations))
-        if not (math.isfinite(tau2) and tau2 >= 0):
-            raise MetapoolError(
-                f"The tau^2 estimator {tau2_fit.method!r} returned {tau2!r}; "
-                "an estimate must be finite and >= 0."
-            )
-        if not converged:
-            warn(
-                f"{owner}: the tau^2 estimator {tau2_fit.method!r} did not converge after "
-                f"{iterations} iterations; the result is flagged converged=False.",
-                ConvergenceWarning,
-            )
     if k == 1:
         zeroed = random and tau2_fit is None  # a fixed τ² (tau2.Fixed) is kept
         notes.append(

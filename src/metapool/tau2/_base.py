@@ -8,7 +8,13 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool.exceptions import InvalidParameterError, MetapoolTypeError
+from metapool._warnings import warn
+from metapool.exceptions import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    MetapoolError,
+    MetapoolTypeError,
+)
 
 __all__ = [
     "Tau2Estimator",
@@ -144,6 +150,42 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
             f"'name' and an 'estimate(yi, vi, X=None)' method. Got {estimator!r} instead."
         )
     return estimator
+
+
+def checked(fit: Tau2Fit, owner: str, where: str = "") -> Tau2Fit:
+    """Check an estimator's output before a model uses it.
+
+    Raises :class:`~metapool.exceptions.MetapoolError` when a τ² is negative or not
+    finite (a broken plug-in must not be silently truncated), and warns with a
+    :class:`~metapool.exceptions.ConvergenceWarning` naming the analyses whose
+    estimate did not converge (the flag stays on the result). ``where`` says in
+    which part of a computation the estimator ran.
+    """
+    tau2 = np.asarray(fit.tau2, dtype=np.float64)
+    ok = np.isfinite(tau2) & (tau2 >= 0)
+    if not ok.all():
+        if tau2.ndim == 0:
+            got = f"{float(tau2)!r}"
+        else:
+            idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+            got = f"{float(tau2[idx])!r} (row {idx})"
+        raise MetapoolError(
+            f"{owner}: the tau^2 estimator {fit.method!r} returned {got}{where}; "
+            "an estimate must be finite and >= 0."
+        )
+    stuck = ~np.asarray(fit.converged, dtype=bool)
+    if stuck.any():
+        if stuck.ndim == 0:
+            detail = f"after {int(np.asarray(fit.iterations))} iterations"
+        else:
+            rows = [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
+            detail = f"for {int(stuck.sum())} row(s), e.g. {rows}"
+        warn(
+            f"{owner}: the tau^2 estimator {fit.method!r} did not converge {detail}{where}; "
+            "the result is flagged converged=False.",
+            ConvergenceWarning,
+        )
+    return fit
 
 
 def closed_form(tau2: Array, method: str) -> Tau2Fit:
