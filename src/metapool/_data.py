@@ -13,7 +13,7 @@ from metapool._validation import check_choice
 from metapool._warnings import warn
 from metapool.exceptions import ExcludedStudyWarning, InvalidDataError, MetapoolTypeError
 
-__all__ = ["ExcludedStudy", "PreparedInput", "prepare_input", "warn_excluded"]
+__all__ = ["ExcludedStudy", "PreparedInput", "is_missing", "prepare_input", "warn_excluded"]
 
 
 @attrs.frozen(kw_only=True)
@@ -176,3 +176,15 @@ def warn_excluded(owner: str, excluded: tuple[ExcludedStudy, ...]) -> None:
         return
     listed = "; ".join(f"study {e.index} ({e.label!r}): {e.reason}" for e in excluded)
     warn(f"{owner}: {len(excluded)} study(ies) excluded: {listed}.", ExcludedStudyWarning)
+
+
+def is_missing(value: Any) -> bool:
+    """Whether one cell is a missing value: None, a float NaN, pandas' ``NA`` or ``NaT``,
+    or numpy's ``NaT`` — without importing pandas."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(value))
+    return type(value).__name__ in ("NAType", "NaTType")

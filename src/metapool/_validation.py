@@ -1,8 +1,9 @@
 """Validation helpers shared by effect sizes, estimators and models.
 
 Error messages follow one pattern: they name the parameter, what was
-expected and what arrived; study-level errors also name the study by its
-0-based index and its label.
+expected and what arrived; study-level errors also name the study as users
+count it: its 1-based row in the input as given and its label,
+``study 2 ('Beta 2003')`` (see :func:`study_name`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,18 @@ __all__ = [
     "check_level",
     "check_positive_int",
     "study_error",
+    "study_name",
 ]
+
+
+def study_name(index: int, label: str | None = None) -> str:
+    """How every message names a study: ``study 2 ('Beta 2003')``.
+
+    ``index`` is the 0-based position in the input as given; users count rows
+    from 1, so the message shows ``index + 1``.
+    """
+    text = f"study {int(index) + 1}"
+    return text if label is None else f"{text} ({label!r})"
 
 
 def check_choice(owner: str, name: str, value: object, choices: Iterable[str]) -> str:
@@ -71,7 +83,7 @@ def study_error(
 ) -> InvalidDataError:
     """Build the error for one study whose ``param`` breaks ``requirement``."""
     return InvalidDataError(
-        f"{owner}: '{param}' must be {requirement}; study {index} ({label!r}) has "
+        f"{owner}: '{param}' must be {requirement}; {study_name(index, label)} has "
         f"{param}={_fmt(value)}."
     )
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 __all__ = [
     "ConvergenceWarning",
+    "DegenerateDataWarning",
     "ExcludedStudyWarning",
     "InvalidDataError",
     "InvalidParameterError",
     "MetapoolError",
     "MetapoolTypeError",
     "MetapoolWarning",
+    "MissingDependencyError",
     "SmallSampleWarning",
     "ZeroCellWarning",
 ]
@@ -62,3 +64,13 @@ class ExcludedStudyWarning(MetapoolWarning):
 
 class SmallSampleWarning(MetapoolWarning):
     """Too few studies for a quantity to be estimated (it is reported as not estimable)."""
+
+
+class DegenerateDataWarning(MetapoolWarning):
+    """Legal but degenerate data (e.g. identical effects under HKSJ): the standard
+    answer is returned, the warning explains it, and the result's ``notes`` record it."""
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency (matplotlib, pandas) is needed for this call; the
+    message says which extra to install (e.g. ``pip install "metapool[plot]"``)."""
