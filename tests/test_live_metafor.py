@@ -359,7 +359,18 @@ def fit_metapool(case: Case, method: str, test: str) -> Ours:
                 higgins = model.fit(eff)
         except Exception as exc:
             return Ours(None, None, repr(exc), tuple(str(w.message) for w in caught))
-    return Ours(res, higgins, None, tuple(str(w.message) for w in caught))
+    # HKSJ with Q = 0 has SE 0 (metafor's answer too): that warning is the documented
+    # answer to degenerate data, not a failure; the note on the result must say so.
+    expected = mp.exceptions.DegenerateDataWarning
+    degenerate = res.se == 0.0 and any(n.startswith("HKSJ") for n in res.notes)
+    return Ours(
+        res,
+        higgins,
+        None,
+        tuple(
+            str(w.message) for w in caught if not (degenerate and issubclass(w.category, expected))
+        ),
+    )
 
 
 @dataclass

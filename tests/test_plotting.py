@@ -581,3 +581,339 @@ def test_importing_metapool_does_not_import_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) is False
+
+
+# ------------------------------------------------- extreme values, long texts, bad input
+def wide_rr() -> mp.MetaResult:
+    """Three risk ratios, the first with a 95 % CI from 1e-30 to 1e+40."""
+    low, high = math.log(1e-30), math.log(1e40)
+    eff = mp.GenericEffect(
+        yi=[(low + high) / 2, 0.1, 0.2],
+        se=[(high - low) / (2 * Z95), 0.1, 0.2],
+        measure="RR",
+        log_scale=True,
+    )
+    return mp.RandomEffects(tau2="DL").fit(eff)
+
+
+def huge_or(log_or: float = 800.0) -> mp.MetaResult:
+    eff = mp.GenericEffect(yi=[log_or, 0.3, 0.2], se=[0.1, 0.1, 0.2], measure="OR", log_scale=True)
+    return mp.RandomEffects(tau2="DL").fit(eff)
+
+
+def test_numbers_have_a_bounded_width():
+    M = _style.MINUS
+    assert _style.fmt_num(99999.99, 2) == "99999.99"  # as wide as 1.00e+05: kept
+    assert _style.fmt_num(100000.0, 2) == "1.00e+05"
+    assert _style.fmt_num(-1.5e300, 2) == f"{M}1.50e+300"
+    assert _style.fmt_num(0.004, 2) == "0.00"  # a difference may round to zero ...
+    assert _style.fmt_num(0.004, 2, ratio=True) == f"4.00e{M}03"  # ... a ratio may not
+    assert _style.fmt_num(0.006, 2, ratio=True) == "0.01"
+    assert _style.fmt_num(123456.0, 0) == "123456"
+    assert _style.fmt_num(12345678.0, 0) == "1.2e+07"
+    for x in (1e-300, 3e-7, 0.5, 12.0, 4e4, 7e8, 1.7e308):
+        for d in range(5):
+            assert len(_style.fmt_num(x, d, ratio=True)) <= d + 7 + (d == 0)
+    assert _style.fmt_data(1e20) == "1.00e+20"
+    assert _style.fmt_data(191064.0) == "191064"
+    assert _style.fmt_data(1.5e-7) == f"1.50e{M}07"
+    assert _style.fmt_data(math.inf) == "∞"
+    assert _style.fmt_tick(1e35) == "1e+35" and _style.fmt_tick(1e-35) == f"1e{M}35"
+    assert _style.fmt_tick(1000.0) == "1000" and _style.fmt_tick(0.0001) == "0.0001"
+
+
+def test_back_transforms_beyond_the_float_range_are_exact():
+    M = _style.MINUS
+    assert _style.fmt_exp(800.0, 2) == "2.73e+347"  # exp(800) = 2.726e347
+    assert _style.fmt_exp(-800.0, 2) == f"3.67e{M}348"
+    assert _style.fmt_exp(math.log(1e40), 2) == "1.00e+40"
+    assert _style.fmt_exp(math.log(9.999), 2) == "10.00"
+    assert _style.fmt_exp(math.nan, 2) == "NA"
+    assert _style.safe_exp(1e4) == math.exp(709.0)
+
+
+def test_forest_with_a_ci_from_1e_minus_30_to_1e40():
+    fig = mp.forest_plot(wide_rr())
+    cells = texts(fig)
+    assert plain(cells["cell-effect-study-0"]) == "1.00e+05 [1.00e-30, 1.00e+40]"
+    assert cells["cell-effect-study-1"] == "1.11 [0.91, 1.34]"
+    ax = plot_ax(fig)
+    assert ax.get_xlim() == pytest.approx((1e-40, 1e40))
+    assert [plain(t.get_text()) for t in ax.get_xticklabels()] == [
+        "1e-40",
+        "1e-20",
+        "1",
+        "1e+20",
+        "1e+40",
+    ]
+    assert fig.get_size_inches()[0] < 7.0  # was 9 inches of digits
+    assert_clean_layout(fig)
+
+
+def test_forest_with_log_odds_ratios_that_overflow_exp():
+    fig = mp.forest_plot(huge_or(800.0), prediction=True)
+    cells = texts(fig)
+    assert cells["cell-effect-study-0"] == "2.73e+347 [2.24e+347, 3.32e+347]"
+    ax = plot_ax(fig)
+    low, high = ax.get_xlim()
+    assert (low, high) == pytest.approx((1e-300, 1e300))  # the widest axis there is
+    # The study lies beyond the axis: an arrowhead at its right end, no square.
+    assert by_prefix(ax.lines, "ci-arrow-0-high")
+    assert 0 not in squares(fig) and {1, 2} <= set(squares(fig))
+    # The total diamond is cut to the axis: every vertex is a finite number.
+    for patch in diamonds(fig).values():
+        assert np.isfinite(patch.get_xy()).all()
+    assert fig.get_size_inches()[0] < 7.5
+    assert_clean_layout(fig)
+
+
+def test_default_axis_beyond_revman_scales_has_round_ticks():
+    assert _style.forest_ticks(math.log(5e6), True) == (
+        (1e-10, 1e10),
+        (1e-10, 1e-5, 1.0, 1e5, 1e10),
+    )
+    limits, ticks = _style.forest_ticks(1e5, True)
+    assert limits == (1e-300, 1e300) and len(ticks) == 5
+    assert _style.forest_ticks(1e308, False)[0] == (-1e300, 1e300)
+    assert _style.log_ticks(1e-300, 1e300) == tuple(10.0**p for p in range(-300, 301, 100))
+
+
+def test_a_diamond_beyond_the_axis_becomes_an_arrowhead(bcg):
+    fig = mp.forest_plot(bcg, xlim=(2, 20))
+    ax = plot_ax(fig)
+    assert "total" not in diamonds(fig)
+    (arrow,) = by_prefix(ax.lines, "pooled-arrow-total")
+    assert arrow.get_xdata()[0] == 2.0
+    # Partly outside: cut at the axis range widened by its width, same shape inside.
+    fig = mp.forest_plot(bcg, xlim=(0.45, 20))
+    xs = [x for x, _ in diamonds(fig)["total"].get_xy()]
+    assert min(xs) == pytest.approx(bcg.back_transform().ci.low)
+
+
+def test_funnel_with_extreme_standard_errors_stays_finite():
+    eff = mp.GenericEffect(yi=[0.1, 0.3, 0.2], se=[1000.0, 0.1, 0.2], measure="OR", log_scale=True)
+    res = mp.RandomEffects(tau2="DL").fit(eff)
+    fig = mp.funnel_plot(res, contours=(0.9, 0.95))
+    ax = plot_ax(fig)
+    low, high = ax.get_xlim()
+    assert 1e-301 < low < high < 1e301
+    for patch in by_prefix(ax.patches, "contour-0"):
+        assert np.isfinite(patch.get_xy()).all()
+    # The sides of the pseudo-CI region are cut where they leave the drawing
+    # range, keeping their slope: x = estimate ± z·SE on the log scale.
+    (region,) = by_prefix(ax.lines, "pseudo-ci")
+    x, y = np.asarray(region.get_xdata()), np.asarray(region.get_ydata())
+    ok = np.isfinite(x)
+    assert ok.all()
+    assert np.abs(np.log(x) - res.estimate) == pytest.approx(Z95 * y, rel=1e-9, abs=1e-9)
+    assert plain(ax.get_xticklabels()[0].get_text()).startswith("1e-")
+
+
+def test_funnel_marks_studies_beyond_the_axis(bcg):
+    fig = mp.funnel_plot(huge_or(800.0))
+    (beyond,) = by_prefix(plot_ax(fig).lines, "funnel-beyond-high")
+    assert list(beyond.get_ydata()) == pytest.approx([0.1])
+    fig = mp.funnel_plot(bcg, xlim=(0.3, 3))
+    outside = np.exp(bcg.yi)
+    n_low = int((outside < 0.3).sum())
+    (low,) = by_prefix(plot_ax(fig).lines, "funnel-beyond-low")
+    assert len(low.get_xdata()) == n_low > 0
+    assert set(low.get_xdata()) == {0.3}
+
+
+def test_a_200_character_label_respects_max_label_width():
+    short = mp.forest_plot(generic(3, labels=["A", "B", "C"]))
+    for text, mode in (("x" * 200, "wrap"), ("word " * 40, "wrap"), ("x" * 200, "truncate")):
+        fig = mp.forest_plot(generic(3, labels=[text, "B", "C"]), long_labels=mode)
+        label = texts(fig)["cell-study-study-0"]
+        assert label.endswith("…") and label.count("\n") <= 3
+        kept = label[:-1].replace("\n", "" if mode == "truncate" or "x" in text else " ")
+        assert text.startswith(kept)
+        width = fig.get_size_inches()[0]
+        # 2.2 inches for labels: the figure grows by at most that, not by 17 inches.
+        assert width <= short.get_size_inches()[0] + 2.2
+        assert_clean_layout(fig)
+    fig = mp.forest_plot(generic(3, labels=["x" * 200, "B", "C"]), max_label_width=None)
+    assert texts(fig)["cell-study-study-0"] == "x" * 200  # None: never shortened
+
+
+def test_long_headers_subgroup_names_and_text_columns_are_cut():
+    eff = mp.GenericEffect(yi=[0.1, 0.3, 0.2, 0.5], se=[0.1, 0.1, 0.2, 0.3])
+    sg = mp.subgroup_analysis(eff, ["G" * 150] * 2 + ["short"] * 2, mp.RandomEffects(tau2="DL"))
+    fig = mp.forest_plot(
+        sg,
+        extra_columns={"H" * 120: ["z" * 100, "a", "b", "c"]},
+        measure_label="M" * 120,
+        label_experimental="Favours " + "e" * 150,
+    )
+    cells = texts(fig)
+    assert cells["subgroup-1"].endswith("…") and cells["subgroup-1"].count("\n") <= 3
+    assert cells["header-extra-" + "H" * 120].endswith("…")
+    assert cells["header-group-effect"].endswith("…") and "\n" not in cells["header-group-effect"]
+    assert fig.get_size_inches()[0] < 10.5
+    assert_clean_layout(fig)
+
+
+def test_results_with_nan_rows_draw_na_not_nan():
+    import attrs
+
+    nan = math.nan
+    res = attrs.evolve(
+        generic(3, measure="OR", log_scale=True),
+        estimate=nan,
+        statistic=nan,
+        pvalue=nan,
+        ci=mp.results.Interval(nan, nan),
+        pi=mp.results.Interval(nan, nan),
+        tau2=nan,
+        i2=nan,
+        q=nan,
+        q_pvalue=nan,
+        weights=np.array([nan, 100.0, 0.0]),
+        yi=np.array([0.1, nan, 0.2]),
+    )
+    for fig in (
+        mp.forest_plot(res, prediction=True, sort_by="weight"),
+        mp.forest_plot(res, sort_by="effect"),
+        mp.funnel_plot(res, contours=(0.95,)),
+    ):
+        strings = [t.get_text() for t in all_texts(fig)]
+        assert not [s for s in strings if "nan" in s.lower()], strings
+    cells = texts(mp.forest_plot(res, prediction=True))
+    assert cells["cell-weight-study-0"] == "NA"
+    assert cells["cell-effect-study-1"] == "NA [NA, NA]"
+    assert cells["cell-effect-total"] == "Not estimable"
+    assert "NA" in cells["heterogeneity-total"]
+    assert _style.tidy_note("Tau² = nan; Chi² = 123456789.00; I² = nan%") == (
+        "Tau² = NA; Chi² = 1.23e+08; I² = NA"
+    )
+
+
+def test_a_single_study_subgroup_draws():
+    eff = mp.GenericEffect(yi=[0.1, 0.3, 0.2, 0.5], se=[0.1, 0.1, 0.2, 0.3])
+    sg = mp.subgroup_analysis(eff, ["a", "a", "a", "b"], mp.RandomEffects(tau2="DL"))
+    fig = mp.forest_plot(sg, prediction=True)
+    assert texts(fig)["heterogeneity-2"] == "Heterogeneity: Not applicable"
+    assert_clean_layout(fig)
+
+
+def test_level_is_not_rounded_to_100_percent():
+    res = mp.RandomEffects(tau2="DL", level=0.999).fit(
+        mp.GenericEffect(yi=[0.1, 0.3], se=[0.1, 0.2])
+    )
+    cells = texts(mp.forest_plot(res))
+    assert cells["header-effect"] == "IV, Random, 99.9% CI"
+    assert cells["cell-study-total"] == "Total (99.9% CI)"
+
+
+def test_missing_values_in_labels_extra_columns_and_sort_keys():
+    res = generic(3)
+    fig = mp.forest_plot(
+        res,
+        labels=[math.nan, None, 2001.0],  # type: ignore[list-item]
+        extra_columns={"Year": [None, math.nan, 1999]},
+        sort_by=[math.nan, 2, 1],
+    )
+    cells = texts(fig)
+    assert "cell-study-study-0" not in cells and "cell-extra-Year-study-0" not in cells
+    assert cells["cell-study-study-2"] == "2001"
+    assert row_order(fig) == [2, 1, 0]  # the missing sort key last
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragments"),
+    [
+        ({"sort_by": "nonsense"}, InvalidParameterError, ("'sort_by'", "'nonsense'")),
+        ({"sort_by": [1, "x", 3]}, MetapoolTypeError, ("'sort_by'", "study 1 ('Study 1')", "'x'")),
+        ({"xlim": (2, 1)}, InvalidParameterError, ("'xlim'", "(2, 1)")),
+        ({"xlim": (0.1, math.nan)}, InvalidParameterError, ("'xlim'", "nan")),
+        ({"xticks": ["a"]}, InvalidParameterError, ("'xticks'", "'a'")),
+        ({"columns": ["nope"]}, InvalidParameterError, ("'columns'", "'nope'")),
+        ({"columns": 3}, MetapoolTypeError, ("'columns'", "3")),
+        ({"extra_columns": {"Dose": [1]}}, InvalidParameterError, ("'Dose'", "(3)", "1 values")),
+        ({"extra_columns": {1: [1, 2, 3]}}, MetapoolTypeError, ("'extra_columns'", "1")),
+        ({"ax": "x"}, MetapoolTypeError, ("'ax'", "'x'")),
+        ({"path": "out.xyz"}, InvalidParameterError, ("'path'", "'.xyz'", ".svg")),
+        ({"decimals": 11}, InvalidParameterError, ("'decimals'", "11")),
+        ({"color": "nocolour"}, InvalidParameterError, ("'color'", "'nocolour'")),
+        ({"line_color": 5}, InvalidParameterError, ("'line_color'", "5")),
+        ({"fontsize": True}, InvalidParameterError, ("'fontsize'", "True")),
+        ({"fontfamily": 3}, MetapoolTypeError, ("'fontfamily'", "3")),
+        ({"overall": "no"}, MetapoolTypeError, ("'overall'", "'no'")),
+        ({"label_control": 1}, MetapoolTypeError, ("'label_control'", "1")),
+        ({"measure_label": 1}, MetapoolTypeError, ("'measure_label'", "1")),
+        ({"group_names": "AB"}, InvalidParameterError, ("'group_names'", "'AB'")),
+        ({"max_label_width": -1}, InvalidParameterError, ("'max_label_width'", "-1")),
+        ({"dpi": 0}, InvalidParameterError, ("'dpi'", "0")),
+    ],
+)
+def test_forest_parameter_errors_name_the_parameter_and_value(kwargs, error, fragments):
+    with pytest.raises(error) as info:
+        mp.forest_plot(generic(3), **kwargs)
+    assert type(info.value) is error
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragments"),
+    [
+        ({"legend": "middle"}, InvalidParameterError, ("'legend'", "'middle'")),
+        ({"legend": 3}, InvalidParameterError, ("'legend'", "3")),
+        ({"figsize": (3, -1)}, InvalidParameterError, ("'figsize'", "(3, -1)")),
+        ({"xlim": (0, 2)}, InvalidParameterError, ("'xlim'", "(0, 2)")),
+        ({"xticks": "abc"}, InvalidParameterError, ("'xticks'", "'abc'")),
+        ({"fontsize": "8"}, InvalidParameterError, ("'fontsize'", "'8'")),
+        ({"color": "nocolour"}, InvalidParameterError, ("'color'", "'nocolour'")),
+        ({"xlabel": 1}, MetapoolTypeError, ("'xlabel'", "1")),
+        ({"pseudo_ci": 1}, MetapoolTypeError, ("'pseudo_ci'", "1")),
+        ({"path": "f.doc"}, InvalidParameterError, ("'path'", "'.doc'")),
+        ({"ax": 1}, MetapoolTypeError, ("'ax'", "1")),
+    ],
+)
+def test_funnel_parameter_errors_name_the_parameter_and_value(kwargs, error, fragments, bcg):
+    with pytest.raises(error) as info:
+        mp.funnel_plot(bcg, **kwargs)
+    assert type(info.value) is error
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_the_result_argument_is_named_in_errors():
+    with pytest.raises(MetapoolTypeError, match=r"'result' parameter of forest_plot.*int \(5\)"):
+        mp.forest_plot(5)  # type: ignore[arg-type]
+    with pytest.raises(MetapoolTypeError, match=r"'result' parameter of funnel_plot.*str \('x'\)"):
+        mp.funnel_plot("x")  # type: ignore[arg-type]
+
+
+def test_path_without_a_suffix_saves_png(bcg, tmp_path):
+    out = tmp_path / "forest"
+    mp.forest_plot(bcg, path=out)
+    assert (tmp_path / "forest.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_without_matplotlib_plots_raise_missing_dependency_error():
+    code = """
+import json, sys
+for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"]:
+    del sys.modules[name]
+sys.modules["matplotlib"] = None
+sys.modules["matplotlib.pyplot"] = None
+import metapool as mp
+res = mp.CommonEffect().fit(mp.GenericEffect(yi=[0.1, 0.3], se=[0.1, 0.2]))
+out = []
+for call in (lambda: mp.forest_plot(res), lambda: mp.funnel_plot(res), res.plot_forest):
+    try:
+        call()
+    except mp.exceptions.MissingDependencyError as exc:
+        out.append([type(exc).__name__, isinstance(exc, ImportError), str(exc)])
+print(json.dumps(out))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    found = json.loads(out)
+    assert len(found) == 3
+    for name, is_import_error, message in found:
+        assert name == "MissingDependencyError" and is_import_error
+        assert "matplotlib" in message and 'pip install "metapool[plot]"' in message

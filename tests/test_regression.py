@@ -34,6 +34,7 @@ program and a rounding residue in the other):
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import metapool as mp
-from metapool.exceptions import InvalidDataError
+from metapool.exceptions import (
+    InvalidDataError,
+    InvalidParameterError,
+    MetapoolTypeError,
+)
 from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
 from tests._strategies import meta_data as shared_meta_data
 
@@ -413,3 +418,341 @@ def test_no_intercept_categorical_gives_level_means() -> None:
     assert res.qm_df == 3  # all coefficients are tested without an intercept
     pred = res.predict({"alloc": ["random", "systematic"]})
     np.testing.assert_allclose(pred.pred, res.coef[1:], rtol=1e-14)
+
+
+# ------------------------------------------------------------- messy input (issue)
+#
+# Numbers marked "metafor 3.8-1" come from R 4 with metafor 3.8.1
+# (packageVersion("metafor")), on dat <- escalc(measure = "RR", ai = tpos, bi = tneg,
+# ci = cpos, di = cneg, data = dat.bcg) with control = list(REMLf = TRUE,
+# threshold = 1e-13, maxiter = 1000); printed with options(digits = 17).
+
+
+def _bcg() -> tuple[mp.GenericEffect, dict[str, Any]]:
+    ds = _dataset("bcg_rr")
+    effects = mp.GenericEffect(yi=ds["yi"], vi=ds["vi"], labels=ds["labels"])
+    return effects, _model(ds, "ablat_year_alloc")["moderators"]
+
+
+#: rma(yi, vi, mods = ~ ablat + alloc, data = dat, control = ctrl)
+ABLAT_ALLOC_COEF = [
+    0.293194356003328604,
+    -0.027275756298135171,
+    -0.267491211512913052,
+    0.058461286928273397,
+]
+ABLAT_ALLOC_SE = [
+    0.4049946407917963676,
+    0.0091993197461178768,
+    0.3504285079720977358,
+    0.3795106023819909691,
+]
+
+
+def test_dataframe_moderators_keep_column_names_and_types() -> None:
+    """A mixed DataFrame was read as one object array: every column a factor."""
+    pandas = pytest.importorskip("pandas")
+    effects, mods = _bcg()
+    df = pandas.DataFrame({"ablat": mods["ablat"], "alloc": mods["alloc"], "year": mods["year"]})
+    res = mp.MetaRegression().fit(effects, df[["ablat", "alloc"]])
+    assert res.names == ("intercept", "ablat", "alloc[random]", "alloc[systematic]")
+    np.testing.assert_allclose(res.coef, ABLAT_ALLOC_COEF, rtol=RTOL_ITERATIVE)
+    np.testing.assert_allclose(res.se, ABLAT_ALLOC_SE, rtol=RTOL_ITERATIVE)
+    assert res.qm_df == 3
+    assert res.qm == pytest.approx(11.060612455367561, rel=RTOL_ITERATIVE)
+    assert res.r2 == pytest.approx(53.839613909217441, rel=RTOL_ITERATIVE)
+    as_dict = mp.MetaRegression().fit(effects, {"ablat": mods["ablat"], "alloc": mods["alloc"]})
+    assert as_dict.to_dict() == res.to_dict()
+    # The same through a 2-d object array (rows = studies): typed column by column.
+    rows = [[a, b] for a, b in zip(mods["ablat"], mods["alloc"], strict=True)]
+    as_rows = mp.MetaRegression().fit(effects, rows)
+    assert as_rows.names == ("intercept", "x1", "x2[random]", "x2[systematic]")
+    np.testing.assert_array_equal(as_rows.coef, res.coef)
+
+
+def test_series_and_categorical_moderators() -> None:
+    pandas = pytest.importorskip("pandas")
+    effects, mods = _bcg()
+    res = mp.MetaRegression().fit(effects, pandas.Series(mods["ablat"], name="latitude"))
+    assert res.names == ("intercept", "latitude")
+    # A Categorical's own category order sets the reference level (unused categories
+    # are ignored). metafor 3.8-1: rma(yi, vi, mods = ~ factor(alloc, levels =
+    # c("systematic", "random", "alternate")), data = dat, control = ctrl).
+    alloc = pandas.Categorical(
+        mods["alloc"], categories=["systematic", "random", "unused", "alternate"]
+    )
+    res = mp.MetaRegression().fit(effects, pandas.DataFrame({"alloc": alloc}))
+    assert res.names == ("intercept", "alloc[random]", "alloc[alternate]")
+    np.testing.assert_allclose(
+        res.coef,
+        [-0.428917560923576136, -0.536856617622268883, -0.089038216231717635],
+        rtol=RTOL_ITERATIVE,
+    )
+    np.testing.assert_allclose(
+        res.se, [0.34494536762529920, 0.43635617614388816, 0.56003558683551280], rtol=1e-8
+    )
+    assert res.design.encoding == (("alloc", ("systematic", "random", "alternate")),)
+
+
+def test_boolean_moderator_is_a_factor_false_true() -> None:
+    """metafor 3.8-1: dat$flag <- dat$ablat > 30; rma(yi, vi, mods = ~ flag, data = dat,
+    control = ctrl) gives intrcpt, flagTRUE."""
+    effects, mods = _bcg()
+    flag = np.asarray(mods["ablat"]) > 30
+    res = mp.MetaRegression().fit(effects, {"flag": flag})
+    assert res.names == ("intercept", "flag[True]")
+    np.testing.assert_allclose(
+        res.coef, [-0.41652544157960802, -0.52150140990070903], rtol=RTOL_ITERATIVE
+    )
+    assert res.tau2 == pytest.approx(0.23278828616926436, rel=RTOL_ITERATIVE)
+    assert res.predict({"flag": [True]}).pred[0] == pytest.approx(res.coef.sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize("blank", [None, math.nan, "pd.NA"])
+def test_missing_moderator_values_raise_naming_the_study(blank: Any) -> None:
+    effects, mods = _bcg()
+    if blank == "pd.NA":
+        blank = pytest.importorskip("pandas").NA
+    alloc = list(mods["alloc"])
+    alloc[6] = blank
+    with pytest.raises(
+        InvalidDataError, match=r"moderator 'alloc' has a missing value .* study 7 \('Vandiviere"
+    ):
+        mp.MetaRegression().fit(effects, {"ablat": mods["ablat"], "alloc": alloc})
+    ablat = [float(a) for a in mods["ablat"]]
+    ablat[2] = math.nan
+    with pytest.raises(InvalidDataError, match=r"'ablat' has a missing value \(nan\) for study 3"):
+        mp.MetaRegression().fit(effects, {"ablat": ablat})
+
+
+def test_missing_value_markers_in_text_are_refused() -> None:
+    effects, mods = _bcg()
+    for marker in ("nan", "None", "NA", ""):
+        alloc = list(mods["alloc"])
+        alloc[1] = marker
+        with pytest.raises(
+            InvalidDataError, match=rf"'alloc' has {marker!r} for study 2 .*missing-value marker"
+        ):
+            mp.MetaRegression(nan_policy="omit").fit(effects, {"alloc": alloc})
+
+
+def test_nan_policy_omit_matches_metafor() -> None:
+    """metafor 3.8-1 drops NA rows (na.action = "na.omit"): d2 <- dat;
+    d2$ablat[3] <- NA; d2$alloc[7] <- NA; r <- rma(yi, vi, mods = ~ ablat + alloc,
+    data = d2, control = ctrl); confint(r, control = list(tol = 1e-12))."""
+    pandas = pytest.importorskip("pandas")
+    effects, mods = _bcg()
+    df = pandas.DataFrame({"ablat": mods["ablat"], "alloc": mods["alloc"]})
+    df.loc[2, "ablat"] = np.nan
+    df.loc[6, "alloc"] = None
+    with pytest.warns(mp.exceptions.ExcludedStudyWarning, match="Rosenthal et al"):
+        res = mp.MetaRegression(nan_policy="omit").fit(effects, df)
+    assert res.k == 11
+    assert [(e.index, e.label) for e in res.excluded] == [
+        (2, "Rosenthal et al 1960"),
+        (6, "Vandiviere et al 1973"),
+    ]
+    assert res.excluded[1].reason == "missing value in moderator 'alloc'"
+    rtol = RTOL_ITERATIVE
+    np.testing.assert_allclose(
+        res.coef,
+        [0.4290952740088874728, -0.0312460392092301018, -0.1112107564909662755,
+         0.0064110523310106698],
+        rtol=rtol,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        res.se,
+        [0.3310620635247901178, 0.0075489909591195566, 0.2849704354424629771,
+         0.3037154026374619398],
+        rtol=rtol,
+    )  # fmt: skip
+    assert res.tau2 == pytest.approx(0.080583352469678182, rel=rtol)
+    assert res.qm == pytest.approx(18.162638836919182, rel=rtol)
+    assert res.qm_pvalue == pytest.approx(0.00040714972334596119, rel=rtol)
+    assert res.qe == pytest.approx(17.149562371812213, rel=rtol)
+    assert res.r2 == pytest.approx(73.001399721975631, rel=rtol)
+    assert res.i2 == pytest.approx(60.904860719587532, rel=rtol)
+    assert res.tau2_ci.low == pytest.approx(0.0030227375252295523, rel=rtol)
+    assert res.tau2_ci.high == pytest.approx(0.7696095333998590471, rel=rtol)
+    out = res.to_dict()
+    assert out["excluded"][0] == {
+        "index": 2,
+        "label": "Rosenthal et al 1960",
+        "reason": "missing value in moderator 'ablat'",
+    }
+    assert "study 3 ('Rosenthal et al 1960'): missing value in moderator 'ablat'" in res.summary()
+
+
+def test_nan_policy_omit_with_knapp_hartung_matches_metafor() -> None:
+    """metafor 3.8-1: rma(yi, vi, mods = ~ ablat, data = d2, method = "DL",
+    test = "knha") with d2$ablat[3] <- NA (k = 12)."""
+    effects, mods = _bcg()
+    ablat: list[float | None] = list(mods["ablat"])
+    ablat[2] = None
+    with pytest.warns(mp.exceptions.ExcludedStudyWarning):
+        res = mp.MetaRegression("DL", ci="hksj", nan_policy="omit").fit(effects, {"ablat": ablat})
+    assert res.k == 12 and res.df == 10
+    np.testing.assert_allclose(
+        res.coef, [0.253673767265697070, -0.028796602646293211], rtol=RTOL_CLOSED
+    )
+    np.testing.assert_allclose(
+        res.se, [0.2863406692900984374, 0.0083376085005776902], rtol=RTOL_CLOSED
+    )
+    assert res.tau2 == pytest.approx(0.065501518189028496, rel=RTOL_CLOSED)
+    assert res.qm == pytest.approx(11.928875620395079, rel=RTOL_CLOSED)
+    assert res.qm_pvalue == pytest.approx(0.0061864546595359667, rel=RTOL_CLOSED)
+
+
+def test_moderators_may_be_given_for_the_studies_as_given() -> None:
+    yi = [0.1, math.nan, 0.4, 0.2, 0.8, 0.5]
+    with pytest.warns(mp.exceptions.ExcludedStudyWarning):
+        effects = mp.GenericEffect(yi=yi, vi=[0.04] * 6, labels=list("ABCDEF"), nan_policy="omit")
+    dose = [1.0, 99.0, 2.0, 3.0, 4.0, 5.0]  # study B's dose is skipped with study B
+    a = mp.MetaRegression().fit(effects, {"dose": dose})
+    b = mp.MetaRegression().fit(effects, {"dose": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    np.testing.assert_array_equal(a.coef, b.coef)
+    assert [e.label for e in a.excluded] == ["B"]
+    with pytest.raises(InvalidDataError, match=r"'dose' has 4 values .* 5 studies \(6 as given"):
+        mp.MetaRegression().fit(effects, {"dose": dose[:4]})
+    # A missing value among the studies analysed names the row as given.
+    dose[3] = math.nan
+    with pytest.raises(InvalidDataError, match=r"study 4 \('D'\)"):
+        mp.MetaRegression().fit(effects, {"dose": dose})
+
+
+def test_single_level_factor_raises_naming_the_level() -> None:
+    effects = mp.GenericEffect(yi=[0.1, 0.4, 0.2, 0.8, 0.5], vi=[0.04] * 5)
+    with pytest.raises(InvalidDataError, match=r"'arm' has only one level, 'drug'"):
+        mp.MetaRegression().fit(effects, {"dose": [1, 2, 3, 4, 5], "arm": ["drug"] * 5})
+    with (
+        pytest.raises(InvalidDataError, match=r"only one level, 'b', .*once studies"),
+        pytest.warns(mp.exceptions.ExcludedStudyWarning),
+    ):
+        mp.MetaRegression(nan_policy="omit").fit(
+            effects, {"dose": [1, 2, 3, 4, None], "g": ["b", "b", "b", "b", "a"]}
+        )
+
+
+def test_mixed_columns_and_infinite_values_are_refused() -> None:
+    effects = mp.GenericEffect(yi=[0.1, 0.4, 0.2, 0.8], vi=[0.04] * 4, labels=list("ABCD"))
+    with pytest.raises(
+        InvalidDataError,
+        match=r"'dose' mixes numbers and text: study 1 \('A'\) has 10 but study 3 \('C'\) "
+        r"has '<5'",
+    ):
+        mp.MetaRegression().fit(effects, {"dose": [10, 20, "<5", 30]})
+    with pytest.raises(InvalidDataError, match=r"mixes numbers and booleans"):
+        mp.MetaRegression().fit(effects, {"dose": [1, 0, True, 1]})
+    with pytest.raises(InvalidDataError, match=r"'dose' must be finite; study 2 \('B'\) has "):
+        mp.MetaRegression().fit(effects, {"dose": [1.0, -math.inf, 2.0, 3.0]})
+
+
+def test_predict_refuses_missing_values_naming_the_row() -> None:
+    res = _fit("bcg_rr", "ablat_year_alloc", "REML", "z")
+    new = {"ablat": [20.0, 45.0], "year": [1960, 1975], "alloc": ["random", None]}
+    with pytest.raises(InvalidDataError, match=r"'alloc' has a missing value \(None\) in row 2"):
+        res.predict(new)
+    new = {"ablat": [20.0, math.nan], "year": [1960, 1975], "alloc": ["random", "systematic"]}
+    with pytest.raises(InvalidDataError, match=r"'ablat' has a missing value \(nan\) in row 2"):
+        res.predict(new)
+    with pytest.raises(InvalidDataError, match=r"'year' is numeric .* row 1 .* 'nineteen'"):
+        res.predict({"ablat": [20.0], "year": ["nineteen"], "alloc": ["random"]})
+    with pytest.raises(InvalidDataError, match="same number of rows"):
+        res.predict({"ablat": [20.0, 30.0], "year": [1960], "alloc": ["random"]})
+
+
+def test_predict_accepts_a_dataframe() -> None:
+    pandas = pytest.importorskip("pandas")
+    res = _fit("bcg_rr", "ablat_year_alloc", "REML", "z")
+    new = {"ablat": [20.0, 45.0], "year": [1960, 1975], "alloc": ["random", "systematic"]}
+    np.testing.assert_array_equal(res.predict(pandas.DataFrame(new)).pred, res.predict(new).pred)
+
+
+#: yi = 0.1 + 0.2 x exactly, vi = c(0.02, 0.03, 0.01, 0.05, 0.04)
+LINE_X = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+LINE_VI = [0.02, 0.03, 0.01, 0.05, 0.04]
+
+
+def test_hksj_with_zero_residuals_is_degenerate_as_metafor() -> None:
+    """metafor 3.8-1: rma(yi, vi, mods = ~ x, test = "knha") on yi = 0.1 + 0.2 x gives
+    se 0, tval Inf, pval 0, ci.lb = ci.ub = estimate, QM NA, tau2 0, R2 100,
+    confint tau2 [0, 0], predict(r, 2.5): pred 0.6, se 0, ci and pi [0.6, 0.6].
+    Before: numpy.linalg.LinAlgError from the QM solve."""
+    effects = mp.GenericEffect(yi=0.1 + 0.2 * LINE_X, vi=LINE_VI)
+    with pytest.warns(mp.exceptions.DegenerateDataWarning, match="hksj-adhoc"):
+        res = mp.MetaRegression(ci="hksj").fit(effects, {"x": LINE_X})
+    np.testing.assert_allclose(res.coef, [0.1, 0.2], rtol=1e-13)
+    assert res.se.tolist() == [0.0, 0.0]
+    assert np.isposinf(res.statistic).all()
+    assert res.pvalue.tolist() == [0.0, 0.0]
+    np.testing.assert_array_equal(res.ci.low, res.coef)
+    np.testing.assert_array_equal(res.ci.high, res.coef)
+    assert math.isnan(res.qm) and math.isnan(res.qm_pvalue)
+    assert (res.qm_df, res.qm_df2) == (1, 3)
+    assert res.tau2 == 0.0 and res.r2 == 100.0
+    assert (res.tau2_ci.low, res.tau2_ci.high) == (0.0, 0.0)
+    assert len(res.notes) == 1 and "ci='hksj-adhoc'" in res.notes[0]
+    assert res.to_dict()["notes"] == list(res.notes)
+    assert "Test of moderators (df = 1): not estimable" in res.summary()
+    pred = res.predict({"x": [2.5]})
+    assert pred.pred[0] == pytest.approx(0.6, rel=1e-13)
+    assert pred.se[0] == 0.0
+    assert pred.ci.low[0] == pred.ci.high[0] == pred.pi.low[0] == pred.pi.high[0] == pred.pred[0]
+
+
+def test_hksj_adhoc_with_zero_residuals_keeps_the_wald_variance() -> None:
+    """metafor 3.8-1: the same data with test = "adhoc": se 0.162654608723916683,
+    0.054573444728780104; F = 13.430656934306564, p = 0.035127563026303245."""
+    effects = mp.GenericEffect(yi=0.1 + 0.2 * LINE_X, vi=LINE_VI)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mp.exceptions.DegenerateDataWarning)
+        res = mp.MetaRegression(ci="hksj-adhoc").fit(effects, {"x": LINE_X})
+    np.testing.assert_allclose(
+        res.se, [0.162654608723916683, 0.054573444728780104], rtol=RTOL_CLOSED
+    )
+    assert res.qm == pytest.approx(13.430656934306564, rel=RTOL_CLOSED)
+    assert res.qm_pvalue == pytest.approx(0.035127563026303245, rel=RTOL_CLOSED)
+    assert res.notes == ()
+
+
+def test_hksj_intercept_only_identical_effects_warns() -> None:
+    effects = mp.GenericEffect(yi=[0.3] * 4, vi=[0.02, 0.03, 0.01, 0.05])
+    with pytest.warns(mp.exceptions.DegenerateDataWarning):
+        res = mp.MetaRegression(ci="hksj").fit(effects, {})
+    assert res.se.tolist() == [0.0] and res.qm_df == 0
+    assert "test of moderators" not in res.notes[0]
+
+
+def test_no_intercept_r2_is_not_estimable() -> None:
+    """metafor 3.8-1: rma(yi, vi, mods = ~ x - 1)$R2 and the same with method = "EE"
+    are NULL (no nested intercept-only model); metapool reports NaN. (metafor 3.8-1
+    computes QE, and so τ², from mean-centred yi even without an intercept, so its
+    τ² for ``~ x - 1`` is not the textbook one; only R² is compared here.)"""
+    effects = mp.GenericEffect(
+        yi=[0.1, 0.3, 0.2, 0.6, 0.5, 0.9], vi=[0.02, 0.03, 0.01, 0.05, 0.04, 0.02]
+    )
+    x = {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+    res = mp.MetaRegression().fit(effects, x, intercept=False)
+    assert math.isnan(res.r2) and "R^2 = NA" in res.summary()
+    assert math.isnan(mp.MetaRegression(mp.tau2.Fixed(0)).fit(effects, x, intercept=False).r2)
+
+
+def test_moderators_of_the_wrong_kind_are_refused() -> None:
+    effects = mp.GenericEffect(yi=[0.1, 0.4, 0.2, 0.8], vi=[0.04] * 4)
+    reg = mp.MetaRegression()
+    with pytest.raises(MetapoolTypeError, match=r"Got 'ablat'; to use the column 'ablat'"):
+        reg.fit(effects, "ablat")
+    with pytest.raises(MetapoolTypeError, match=r"intercept-only model pass \{\}"):
+        reg.fit(effects, None)
+    with pytest.raises(MetapoolTypeError, match=r"moderator 'x' must be an ordered column"):
+        reg.fit(effects, {"x": {1, 2, 3, 4}})
+    with pytest.raises(InvalidParameterError, match=r"'intercept' parameter .* Got 'no'"):
+        reg.fit(effects, {"x": [1, 2, 3, 4]}, intercept="no")  # type: ignore[arg-type]
+    with pytest.raises(InvalidDataError, match=r"no moderators and intercept=False"):
+        reg.fit(effects, {}, intercept=False)
+    with pytest.raises(InvalidDataError, match=r"shape \(2, 4\) and needs one row per study"):
+        reg.fit(effects, np.ones((2, 4)))
+    with pytest.raises(InvalidParameterError, match=r"must be in \(0, 1\)\. Got 95 instead"):
+        mp.MetaRegression(level=95)
+    with pytest.raises(InvalidParameterError, match=r"'nan_policy'.*Got 'drop'"):
+        mp.MetaRegression(nan_policy="drop")

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metapool as mp
-from metapool.exceptions import InvalidDataError, InvalidParameterError
+from metapool.exceptions import InvalidDataError, InvalidParameterError, MetapoolTypeError
 from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
 from tests._strategies import IV_MODELS
 from tests._strategies import meta_data as shared_meta_data
@@ -294,3 +294,149 @@ def test_common_tau2_non_convergence_is_warned_and_recorded() -> None:
     assert sg.converged is False
     assert sg.to_dict()["converged"] is False
     assert mp.subgroup_analysis(eff, list("aaabbb")).converged is True
+
+
+# ------------------------------------------------------------- messy input (issue)
+
+
+def _bcg() -> tuple[mp.GenericEffect, list[Any]]:
+    ds = _dataset("bcg_alloc")
+    return mp.GenericEffect(yi=ds["yi"], vi=ds["vi"], labels=ds["labels"]), list(ds["groups"])
+
+
+@pytest.mark.parametrize("blank", [None, math.nan, "pd.NA"])
+def test_missing_subgroup_raises_naming_the_study(blank: Any) -> None:
+    """Before: the study became a subgroup called 'None' or 'nan'."""
+    effects, groups = _bcg()
+    if blank == "pd.NA":
+        blank = pytest.importorskip("pandas").NA
+    groups[6] = blank
+    with pytest.raises(
+        InvalidDataError,
+        match=r"'groups' has a missing value \(.*\) for study 7 \('Vandiviere et al 1973'\)"
+        r".*nan_policy='omit'",
+    ):
+        mp.subgroup_analysis(effects, groups)
+
+
+def test_nan_policy_omit_matches_metafor() -> None:
+    """metafor 3.8-1 (R 4; packageVersion("metafor") == "3.8.1"), with
+    dat <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg,
+    data = dat.bcg); d2 <- dat; d2$alloc[7] <- NA:
+    each subgroup rma(yi, vi, method = "DL", data = d2, subset = !is.na(alloc) &
+    alloc == g); overall rma(yi, vi, method = "DL", data = d2, subset = !is.na(alloc));
+    Q_between = rma(est, sei = se, method = "EE")$QE over the three subgroups."""
+    effects, groups = _bcg()
+    groups[6] = None
+    with pytest.warns(mp.exceptions.ExcludedStudyWarning, match="Vandiviere et al 1973"):
+        sg = mp.subgroup_analysis(effects, groups, nan_policy="omit")
+    expected = {
+        "random": (6, -0.90898459757493277, 0.38621716364597886, 0.75097319643915705),
+        "alternate": (2, -0.54079296184934533, 0.28160161310388798, 0.13257703987809291),
+        "systematic": (4, -0.43934657999800086, 0.31333791363802971, 0.28497068180746316),
+    }
+    assert sg.groups == tuple(expected)
+    for name, (k, est, se, tau2) in expected.items():
+        res = sg.results[name]
+        assert res.k == k
+        assert (res.estimate, res.se, res.tau2) == (
+            pytest.approx(est, rel=RTOL_CLOSED),
+            pytest.approx(se, rel=RTOL_CLOSED),
+            pytest.approx(tau2, rel=RTOL_CLOSED),
+        )
+    assert sg.overall.k == 12
+    assert sg.overall.estimate == pytest.approx(-0.65569394935532210, rel=RTOL_CLOSED)
+    assert sg.overall.se == pytest.approx(0.18235266476785417, rel=RTOL_CLOSED)
+    assert sg.overall.tau2 == pytest.approx(0.30057127632259167, rel=RTOL_CLOSED)
+    assert sg.overall.q == pytest.approx(145.82963814506516087, rel=RTOL_CLOSED)
+    assert sg.test.statistic == pytest.approx(0.94383950128541638, rel=RTOL_CLOSED)
+    assert sg.test.pvalue == pytest.approx(0.62380357074479964, rel=RTOL_CLOSED)
+    # Recorded on the result, on the overall fit, in to_dict and in the summary.
+    assert [(e.index, e.label) for e in sg.excluded] == [(6, "Vandiviere et al 1973")]
+    assert sg.overall.excluded == sg.excluded
+    assert sg.to_dict()["excluded"] == [
+        {"index": 6, "label": "Vandiviere et al 1973", "reason": "missing subgroup in 'groups'"}
+    ]
+    assert "study 7 ('Vandiviere et al 1973'): missing subgroup" in sg.summary()
+    assert len(sg.membership) == 12
+
+
+def test_missing_value_markers_are_refused() -> None:
+    effects, groups = _bcg()
+    for marker in ("nan", "None", "NA", " "):
+        bad = list(groups)
+        bad[1] = marker
+        with pytest.raises(
+            InvalidDataError, match=rf"'groups' has {marker!r} for study 2 .*missing-value marker"
+        ):
+            mp.subgroup_analysis(effects, bad, nan_policy="omit")
+
+
+def test_groups_column_lookup_errors() -> None:
+    effects, groups = _bcg()
+    data = {"alloc": groups, "year": list(range(13))}
+    sg = mp.subgroup_analysis(effects, "alloc", data=data)
+    assert sg.groups == ("random", "alternate", "systematic")
+    with pytest.raises(
+        InvalidDataError, match=r"column 'allocation' given for 'groups' is not in 'data'.*'alloc'"
+    ):
+        mp.subgroup_analysis(effects, "allocation", data=data)
+    with pytest.raises(MetapoolTypeError, match=r"'data' parameter .* Got a list"):
+        mp.subgroup_analysis(effects, "alloc", data=[groups])
+
+
+def test_groups_column_of_a_dataframe() -> None:
+    pandas = pytest.importorskip("pandas")
+    effects, groups = _bcg()
+    df = pandas.DataFrame({"alloc": pandas.Categorical(groups)})
+    sg = mp.subgroup_analysis(effects, "alloc", data=df)
+    assert sg.to_dict() == mp.subgroup_analysis(effects, groups).to_dict()
+    with pytest.raises(InvalidDataError, match=r"'alloc_type' .* not in 'data'.*\['alloc'\]"):
+        mp.subgroup_analysis(effects, "alloc_type", data=df)
+
+
+def test_groups_of_the_wrong_type_are_refused() -> None:
+    effects, groups = _bcg()
+    with pytest.raises(MetapoolTypeError, match=r"'groups' must be a column .* Got int 5"):
+        mp.subgroup_analysis(effects, 5)  # type: ignore[arg-type]
+    with pytest.raises(MetapoolTypeError, match=r"'groups' must be an ordered column.*set"):
+        mp.subgroup_analysis(effects, set(groups))  # type: ignore[arg-type]
+    with pytest.raises(MetapoolTypeError, match=r"'groups' must be a column"):
+        mp.subgroup_analysis(effects, (g for g in groups))  # type: ignore[arg-type]
+    with pytest.raises(InvalidDataError, match=r"'groups' must be one-dimensional"):
+        mp.subgroup_analysis(effects, [groups, groups])
+    with pytest.raises(InvalidDataError, match=r"'groups' has 12 entries .* 13 studies"):
+        mp.subgroup_analysis(effects, groups[:12])
+
+
+def test_model_and_settings_are_checked() -> None:
+    effects, groups = _bcg()
+    with pytest.raises(MetapoolTypeError, match=r"Got the class RandomEffects; pass RandomEffects"):
+        mp.subgroup_analysis(effects, groups, mp.RandomEffects)  # type: ignore[arg-type]
+    with pytest.raises(
+        MetapoolTypeError, match=r"'model' must be a metapool model.*MetaRegression"
+    ):
+        mp.subgroup_analysis(effects, groups, mp.MetaRegression())  # type: ignore[arg-type]
+    with pytest.raises(MetapoolTypeError, match=r"'effects' must be an effect-size set"):
+        mp.subgroup_analysis([0.1, 0.2], ["a", "b"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match=r"'common_tau2' parameter .* Got 'yes'"):
+        mp.subgroup_analysis(effects, groups, common_tau2="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match=r"'nan_policy' parameter .* Got 'drop'"):
+        mp.subgroup_analysis(effects, groups, nan_policy="drop")
+
+
+def test_groups_for_the_studies_as_given() -> None:
+    """Groups may list every study as given; those the effect set left out are skipped,
+    missing or not."""
+    with pytest.warns(mp.exceptions.ExcludedStudyWarning):
+        effects = mp.GenericEffect(
+            yi=[0.1, math.nan, 0.3, 0.8, 0.9, 0.7],
+            vi=[0.02] * 6,
+            labels=list("ABCDEF"),
+            nan_policy="omit",
+        )
+    sg = mp.subgroup_analysis(effects, ["a", None, "a", "b", "b", "b"])
+    assert sg.groups == ("a", "b") and sg.overall.k == 5
+    assert [e.label for e in sg.excluded] == ["B"]
+    with pytest.raises(InvalidDataError, match=r"4 entries .* 5 studies \(6 as given, 1 excluded"):
+        mp.subgroup_analysis(effects, ["a", "a", "b", "b"])

@@ -65,8 +65,8 @@ def trace_p(w: Array, X: Array | None = None, cov: Array | None = None) -> Array
     ``sum(w) - sum(w²)/sum(w)``.
     """
     sw = w.sum(axis=-1)
-    if X is None:
-        return np.asarray(sw - (w * w).sum(axis=-1) / sw)
+    if X is None:  # w * (w / Σw) rather than w² / Σw: no overflow for huge weights
+        return np.asarray(sw - (w * (w / sw[..., None])).sum(axis=-1))
     if cov is None:
         cov = np.linalg.inv(np.einsum("...k,...kp,...kq->...pq", w, X, X))
     xtw2x = np.einsum("...k,...kp,...kq->...pq", w * w, X, X)

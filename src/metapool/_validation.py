@@ -9,7 +9,8 @@ count it: its 1-based row in the input as given and its label,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,13 @@ from numpy.typing import NDArray
 from metapool.exceptions import InvalidDataError, InvalidParameterError
 
 __all__ = [
+    "check_bool",
     "check_choice",
+    "check_estimable",
     "check_level",
+    "check_nonnegative",
     "check_positive_int",
+    "check_text",
     "study_error",
     "study_name",
 ]
@@ -71,6 +76,78 @@ def check_positive_int(owner: str, name: str, value: object) -> int:
             f"The '{name}' parameter of {owner} must be a positive integer. Got {value!r} instead."
         )
     return int(value)
+
+
+def check_nonnegative(owner: str, name: str, value: object) -> float:
+    """Check that ``value`` is a finite real number >= 0 (not a bool, not text)."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not (math.isfinite(float(value)) and float(value) >= 0)
+    ):
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a finite number >= 0. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def check_bool(owner: str, name: str, value: object) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (a string such as ``"no"`` is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be True or False. Got {value!r} instead."
+        )
+    return bool(value)
+
+
+def check_text(owner: str, name: str, value: object) -> str:
+    """Check that ``value`` is a non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a non-empty string. Got {value!r} instead."
+        )
+    return value
+
+
+def check_estimable(
+    owner: str,
+    yi: NDArray[np.float64],
+    vi: NDArray[np.float64],
+    inputs: Mapping[str, NDArray[np.float64]],
+    labels: Sequence[str],
+    original_index: NDArray[np.intp],
+) -> None:
+    """Raise :class:`InvalidDataError` for the first study whose computed ``yi`` is not
+    finite, or whose ``vi`` is not finite, not > 0, or so small that its
+    inverse-variance weight ``1/vi`` overflows (double precision limits: extreme
+    inputs such as an SD of 1e-200). The message shows that study's inputs."""
+    with np.errstate(divide="ignore", over="ignore"):
+        weight = 1.0 / vi
+    ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0) & np.isfinite(weight)
+    pos = first_violation(ok)
+    if pos is None:
+        return
+    y, v = float(yi[pos]), float(vi[pos])
+    if not math.isfinite(y):
+        problem = (
+            f"the effect size cannot be computed (yi={y!r})"
+            if math.isnan(y)
+            else f"the effect size overflows (yi={y!r})"
+        )
+    elif math.isnan(v):
+        problem = f"the variance cannot be computed (vi={v!r})"
+    elif math.isinf(v):
+        problem = f"the variance overflows (vi={v!r})"
+    elif v <= 0:
+        problem = f"the variance underflows to zero (vi={v!r})"
+    else:
+        problem = f"the variance is too small (vi={v!r}): its weight 1/vi overflows"
+    shown = ", ".join(f"{name}={_fmt(arr[pos])}" for name, arr in inputs.items())
+    raise InvalidDataError(
+        f"{owner}: {study_name(int(original_index[pos]), labels[pos])} has {shown}: {problem}. "
+        "These values are beyond double precision; check the data (units, typing errors)."
+    )
 
 
 def study_error(

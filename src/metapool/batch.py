@@ -15,8 +15,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._conditioning import LIMIT, power_of_two_scale
 from metapool.effects._base import array_field
-from metapool.exceptions import InvalidDataError
+from metapool.exceptions import InvalidDataError, MetapoolTypeError
 from metapool.results import IntervalArray, _json_float
 
 __all__ = ["BatchResult", "check_batch"]
@@ -83,23 +84,76 @@ def _nested(a: Array) -> Any:
     return [_nested(x) for x in a]
 
 
+def _batch_array(owner: str, name: str, value: Any) -> Array:
+    """``value`` as a float array, refusing ragged, text and boolean input by name."""
+    if isinstance(value, (str, bytes)):
+        raise MetapoolTypeError(
+            f"{owner}.fit_batch: '{name}' must be a numeric array of shape (..., k). "
+            f"Got the string {value!r:.60}."
+        )
+    try:
+        raw = np.asarray(value)
+    except ValueError as exc:  # numpy refuses ragged nested lists
+        raise InvalidDataError(
+            f"{owner}.fit_batch: '{name}' is ragged (its rows have different lengths); "
+            "every analysis in a batch needs the same number of studies k. Pad with NaN "
+            "and fit the groups of equal k separately."
+        ) from exc
+    if raw.dtype.kind == "b":
+        raise MetapoolTypeError(f"{owner}.fit_batch: '{name}' must be numeric; got booleans.")
+    if raw.dtype.kind not in "iuf":
+        # numpy turns a list mixing numbers and text into all text: look at the cells
+        # as they were given
+        raw = np.asarray(value, dtype=object) if raw.dtype.kind in "US" else raw
+        flat = raw.reshape(-1)
+        for pos, cell in enumerate(flat.tolist()):
+            if isinstance(cell, (bool, str, bytes)) or not isinstance(cell, (int, float)):
+                where = tuple(int(i) for i in np.unravel_index(pos, raw.shape))
+                kind = "ragged" if isinstance(cell, (list, tuple)) else "not a number"
+                raise MetapoolTypeError(
+                    f"{owner}.fit_batch: '{name}' must be a numeric array; element {where} "
+                    f"(batch index {where[:-1]}, study {where[-1] + 1}) is {cell!r:.60} "
+                    f"({kind})."
+                )
+    return np.asarray(raw, dtype=np.float64)
+
+
 def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
-    """Validate batch input: same shape, at least one axis, k >= 2, finite, vi > 0."""
-    y = np.asarray(yi, dtype=np.float64)
-    v = np.asarray(vi, dtype=np.float64)
+    """Validate batch input: numeric, same shape, at least one axis, k >= 2, finite,
+    vi > 0, and within the range double precision can weight (per row, after a
+    power-of-two rescaling; see :mod:`metapool._conditioning`)."""
+    y = _batch_array(owner, "yi", yi)
+    v = _batch_array(owner, "vi", vi)
     if y.shape != v.shape or y.ndim < 1:
         raise InvalidDataError(
             f"{owner}.fit_batch: 'yi' and 'vi' must have the same shape (..., k); "
             f"got {y.shape} and {v.shape}."
         )
     if y.shape[-1] < 2:
-        raise InvalidDataError(f"{owner}.fit_batch: needs k >= 2 studies per analysis.")
+        raise InvalidDataError(
+            f"{owner}.fit_batch: needs k >= 2 studies per analysis; got k = {y.shape[-1]}."
+        )
     for name, arr, ok in (("yi", y, np.isfinite(y)), ("vi", v, np.isfinite(v) & (v > 0))):
         if not ok.all():
             where = tuple(int(i) for i in np.argwhere(~ok)[0])
             need = "finite" if name == "yi" else "finite and > 0"
             raise InvalidDataError(
                 f"{owner}.fit_batch: '{name}' must be {need}; element {where} is "
-                f"{arr[where]!r} (batch index {where[:-1]}, study {where[-1]})."
+                f"{arr[where]!r} (batch index {where[:-1]}, study {where[-1] + 1})."
+            )
+    if y.size:
+        s = power_of_two_scale(v)[..., None]
+        v_s = v / (s * s)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z2 = ((y - np.median(y, axis=-1, keepdims=True)) / s) ** 2 / v_s
+        bad = (v_s < 1 / LIMIT) | (v_s > LIMIT) | ~(z2 < LIMIT)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InvalidDataError(
+                f"{owner}.fit_batch: element {where} (batch index {where[:-1]}, study "
+                f"{where[-1] + 1}) with yi={y[where]!r}, vi={v[where]!r} is outside the "
+                "range double precision can weight: variances spanning more than ~1e90 "
+                "times the row's median, or an effect ~1e45 standard errors from the "
+                "median effect. Check the units of that row."
             )
     return y, v

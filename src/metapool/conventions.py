@@ -88,8 +88,10 @@ CONVENTIONS: dict[str, Convention] = {
 }
 
 
-def get_convention(convention: str | Convention) -> Convention:
+def get_convention(convention: str | Convention, owner: str | None = None) -> Convention:
     """Return the :class:`Convention` named ``convention`` (or ``convention`` itself).
+
+    ``owner`` (the class whose parameter this is) is named in the error message.
 
     Examples
     --------
@@ -103,6 +105,7 @@ def get_convention(convention: str | Convention) -> Convention:
         return CONVENTIONS[convention.lower()]
     names = ", ".join(repr(n) for n in CONVENTIONS)
     raise InvalidParameterError(
-        f"The 'convention' parameter must be one of {names} or a Convention. "
+        f"The 'convention' parameter{' of ' + owner if owner else ''} must be one of "
+        f"{names} or a Convention. "
         f"Got {convention!r} instead."
     )

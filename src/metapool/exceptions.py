@@ -33,7 +33,7 @@ class MetapoolError(ValueError):
 class InvalidDataError(MetapoolError):
     """Study data that cannot be analysed (negative SD, events > n, NaN, ...).
 
-    The message names the parameter, the study (0-based index and label) and
+    The message names the parameter, the study (1-based row and label) and
     the offending value.
     """
 

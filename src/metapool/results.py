@@ -308,7 +308,7 @@ class MetaResult:
         if self.excluded:
             lines.append("")
             lines.append("Excluded studies")
-            lines.extend(f"  [{e.index}] {e.label}: {e.reason}" for e in self.excluded)
+            lines.extend(f"  {e.name}: {e.reason}" for e in self.excluded)
         if self.notes:
             lines.append("")
             lines.append("Notes")

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
+from numpy.typing import NDArray
 from scipy import special
 
+from metapool._data import ExcludedStudy, warn_excluded
 from metapool._format import fmt_p_revman
+from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
@@ -21,6 +24,14 @@ from metapool.exceptions import (
     SmallSampleWarning,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.regression import (
+    _cell_kind,
+    _column_names,
+    _is_frame,
+    _marker_hint,
+    _read_cells,
+    _show,
+)
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
 from metapool.tau2._base import checked
@@ -100,6 +111,10 @@ class SubgroupResult:
     converged : bool
         Whether every τ² estimate (each subgroup's, the overall and the common one)
         converged.
+    excluded : tuple of ExcludedStudy
+        Studies left out of every fit: by the effect set, and by ``nan_policy="omit"``
+        for a missing subgroup (``index`` is the 0-based row as given). The same as
+        ``overall.excluded``.
     """
 
     results: Mapping[str, MetaResult] = attrs.field(converter=_read_only)
@@ -110,6 +125,7 @@ class SubgroupResult:
     common_tau2: bool
     tau2: float | None
     converged: bool = True
+    excluded: tuple[ExcludedStudy, ...] = ()
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -139,6 +155,9 @@ class SubgroupResult:
             )
         lines.append("")
         lines.append("  " + self.test.revman())
+        if self.excluded:
+            lines += ["", "Excluded studies"]
+            lines += [f"  {e.name}: {e.reason}" for e in self.excluded]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +171,7 @@ class SubgroupResult:
             "common_tau2": self.common_tau2,
             "tau2": _json_float(self.tau2),
             "converged": self.converged,
+            "excluded": [e.to_dict() for e in self.excluded],
         }
 
     def plot_forest(self, **kwargs: Any) -> Figure:
@@ -164,24 +184,90 @@ class SubgroupResult:
         return self.summary()
 
 
-def _membership(effects: EffectSet, groups: Any, data: Mapping[str, Any] | None) -> list[str]:
+def _group_cells(effects: EffectSet, groups: Any, data: Any) -> NDArray[Any]:
+    """The subgroup cell of each study analysed (``groups`` resolved and checked)."""
+    owner = "subgroup_analysis"
     if isinstance(groups, str):
         if data is None:
             raise MetapoolTypeError(
                 f"subgroup_analysis: 'groups' is the column name {groups!r} "
                 "but no 'data' was given."
             )
+        if not (isinstance(data, Mapping) or _is_frame(data)):
+            raise MetapoolTypeError(
+                "The 'data' parameter of subgroup_analysis must be a mapping from column "
+                f"name to values or a DataFrame. Got a {type(data).__name__} instead."
+            )
+        available = _column_names(data)
+        if groups not in available:
+            raise InvalidDataError(
+                f"subgroup_analysis: column {groups!r} given for 'groups' is not in 'data'; "
+                f"its columns are {available}."
+            )
         groups = data[groups]
-    values = [str(g) for g in groups]
-    n_input = effects.k + len(effects.excluded)
-    if len(values) == effects.k:
-        return values
-    if len(values) == n_input and effects.excluded:
-        return [values[i] for i in effects.index]  # groups given for the input as passed
-    raise InvalidDataError(
-        f"subgroup_analysis: 'groups' has {len(values)} entries but the effect set has "
-        f"{effects.k} studies."
-    )
+    cells, _ = _read_cells(owner, "'groups'", groups)
+    k, n_given = effects.k, effects.k + len(effects.excluded)
+    if cells.size == n_given and n_given != k:
+        return cells[effects.index]  # groups given for the input as passed
+    if cells.size != k:
+        given = f" ({n_given} as given, {n_given - k} excluded)" if n_given != k else ""
+        raise InvalidDataError(
+            f"subgroup_analysis: 'groups' has {cells.size} entries but the effect set has "
+            f"{k} studies{given}; give the subgroup of each study."
+        )
+    return cells
+
+
+def _membership(
+    effects: EffectSet, groups: Any, data: Any, nan_policy: str
+) -> tuple[list[str], NDArray[np.bool_], tuple[ExcludedStudy, ...]]:
+    """Each study's subgroup label, which studies are kept, and those left out."""
+    cells = _group_cells(effects, groups, data)
+    kinds = [_cell_kind(v) for v in cells]
+    who = [study_name(int(i), lab) for i, lab in zip(effects.index, effects.labels, strict=True)]
+    if "marker" in kinds:
+        i = kinds.index("marker")
+        raise InvalidDataError(
+            f"subgroup_analysis: 'groups' has {_show(cells[i])} for {who[i]}: "
+            f"{_marker_hint(cells[i])}."
+        )
+    missing = np.array([kind == "missing" for kind in kinds], dtype=bool)
+    excluded: tuple[ExcludedStudy, ...] = ()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        if nan_policy == "raise":
+            raise InvalidDataError(
+                f"subgroup_analysis: 'groups' has a missing value ({_show(cells[i])}) for "
+                f"{who[i]}. Fix the data, or pass nan_policy='omit' to leave studies "
+                "without a subgroup out."
+            )
+        excluded = tuple(
+            ExcludedStudy(
+                index=int(effects.index[j]),
+                label=effects.labels[j],
+                reason="missing subgroup in 'groups'",
+            )
+            for j in np.flatnonzero(missing)
+        )
+        warn_excluded("subgroup_analysis", excluded)
+        if missing.all():
+            raise InvalidDataError(
+                "subgroup_analysis: every study has a missing subgroup; nothing is left."
+            )
+    labels = [str(v.item() if isinstance(v, np.generic) else v) for v in cells[~missing]]
+    return labels, ~missing, excluded
+
+
+def _leave_out(
+    effects: EffectSet, keep: NDArray[np.bool_], extra: tuple[ExcludedStudy, ...]
+) -> EffectSet:
+    """``effects`` without the studies not kept, recording them in ``excluded``."""
+    kept = effects.subset(keep)
+    values = {field.name: getattr(kept, field.name) for field in attrs.fields(type(kept))}
+    values["excluded"] = tuple(sorted((*effects.excluded, *extra), key=lambda e: e.index))
+    new = object.__new__(type(kept))
+    new.__attrs_init__(**values)
+    return new
 
 
 def subgroup_analysis(
@@ -190,7 +276,8 @@ def subgroup_analysis(
     model: Model | None = None,
     *,
     common_tau2: bool = False,
-    data: Mapping[str, Any] | None = None,
+    data: Any = None,
+    nan_policy: str = "raise",
 ) -> SubgroupResult:
     """Pool each subgroup, pool all studies, and test for subgroup differences.
 
@@ -199,8 +286,10 @@ def subgroup_analysis(
     effects : EffectSet
         The studies.
     groups : sequence or str
-        The subgroup of each study (any hashable labels, shown as strings), or a
-        column name in ``data``.
+        The subgroup of each study, in the order of the studies: a list, tuple,
+        1-d array or Series (labels of any type, compared and shown as strings), or
+        a column name in ``data``. It may also have one entry per study as given to
+        the effect set (entries of studies the effect set excluded are skipped).
     model : model, default ``RandomEffects(tau2="DL")``
         Any metapool model; it is used for every subgroup and for the overall fit.
     common_tau2 : bool, default False
@@ -208,12 +297,41 @@ def subgroup_analysis(
         model's estimator applied to a mixed-effects model with one indicator per
         subgroup; as meta's ``tau.common`` and metafor's ``rma(mods = ~ group)``)
         instead of a separate τ² per subgroup.
-    data : mapping, optional
+    data : mapping or DataFrame, optional
         Where to look up ``groups`` if it is a column name.
+    nan_policy : {"raise", "omit"}, default "raise"
+        What to do with a study whose subgroup is missing (None, NaN, pandas' NA or
+        NaT): raise, naming the study, or leave it out of every fit (subgroups and
+        overall) with an :class:`~metapool.exceptions.ExcludedStudyWarning`,
+        recorded in ``excluded``. Text that reads like a missing-value marker
+        (``""``, ``"NA"``, ``"nan"``, ``"None"``, ...) is refused under either
+        policy, never guessed.
 
     Returns
     -------
     SubgroupResult
+
+    Raises
+    ------
+    MetapoolTypeError
+        If ``effects`` is not an effect set, ``model`` is not a metapool model
+        instance, ``groups`` is not an ordered one-dimensional collection (a number,
+        a set, a mapping, an iterator) or a column name given without ``data``.
+    InvalidParameterError
+        If ``common_tau2`` is not a bool, is True for a model other than
+        RandomEffects, or ``nan_policy`` is not "raise" or "omit".
+    InvalidDataError
+        If ``groups`` has the wrong length, names a column not in ``data``, has a
+        missing subgroup (with ``nan_policy="raise"``) or a missing-value marker
+        text (naming the study as ``study 2 ('Beta 2003')`` and the value), or if a
+        common τ² is asked for with no more studies than subgroups.
+
+    Warns
+    -----
+    ExcludedStudyWarning
+        If ``nan_policy="omit"`` leaves studies out.
+    SmallSampleWarning
+        If there is only one subgroup.
 
     Notes
     -----
@@ -238,12 +356,34 @@ def subgroup_analysis(
     >>> round(sg.test.statistic, 2), sg.test.df
     (27.0, 1)
     """
-    model = RandomEffects(tau2="DL") if model is None else model
-    if not isinstance(model, (CommonEffect, RandomEffects, MantelHaenszel, Peto)):
+    owner = "subgroup_analysis"
+    if not isinstance(effects, EffectSet):
         raise MetapoolTypeError(
-            f"subgroup_analysis: 'model' must be a metapool model. Got {type(model).__name__}."
+            f"{owner}: 'effects' must be an effect-size set (MeanDifference, SMD, RiskRatio, "
+            f"OddsRatio, RiskDifference or GenericEffect). Got {type(effects).__name__}."
         )
-    membership = _membership(effects, groups, data)
+    model = RandomEffects(tau2="DL") if model is None else model
+    models = (CommonEffect, RandomEffects, MantelHaenszel, Peto)
+    if isinstance(model, type) and issubclass(model, models):
+        raise MetapoolTypeError(
+            f"{owner}: 'model' must be a model instance. Got the class {model.__name__}; "
+            f"pass {model.__name__}() instead."
+        )
+    if not isinstance(model, models):
+        raise MetapoolTypeError(
+            f"{owner}: 'model' must be a metapool model (CommonEffect, RandomEffects, "
+            f"MantelHaenszel or Peto). Got {type(model).__name__}."
+        )
+    if not isinstance(common_tau2, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The 'common_tau2' parameter of {owner} must be True or False. Got "
+            f"{common_tau2!r} instead."
+        )
+    common_tau2 = bool(common_tau2)
+    nan_policy = check_choice(owner, "nan_policy", nan_policy, ("raise", "omit"))
+    membership, keep, omitted = _membership(effects, groups, data, nan_policy)
+    if omitted:
+        effects = _leave_out(effects, keep, omitted)
     names = list(dict.fromkeys(membership))
     member = np.asarray(membership)
     if len(names) < 2:
@@ -303,4 +443,5 @@ def subgroup_analysis(
         converged=common_converged
         and overall.converged
         and all(r.converged for r in results.values()),
+        excluded=effects.excluded,
     )

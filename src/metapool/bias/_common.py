@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._conditioning import check_finite_effects
 from metapool._kernels import WLS, wls
 from metapool._validation import check_level
 from metapool.effects._base import EffectSet
@@ -99,6 +100,11 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
             f"Got {type(effects_or_result).__name__}."
         )
     k = int(np.size(yi))
+    if k:
+        index = eff.index if isinstance(effects_or_result, EffectSet) else res.effects.index
+        check_finite_effects(
+            owner, np.asarray(yi, dtype=np.float64), np.asarray(vi, dtype=np.float64), labels, index
+        )
     if k < MIN_K:
         raise InvalidDataError(
             f"{owner} needs at least {MIN_K} studies (the regression on the standard error "

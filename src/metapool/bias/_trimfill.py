@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import attrs
@@ -16,7 +15,6 @@ from metapool.bias._common import json_value, read_input, regress_on_se
 from metapool.effects._base import EffectSet
 from metapool.effects.generic import GenericEffect
 from metapool.exceptions import (
-    ConvergenceWarning,
     InvalidDataError,
     MetapoolError,
     MetapoolTypeError,
@@ -24,6 +22,7 @@ from metapool.exceptions import (
 from metapool.models import CommonEffect, RandomEffects
 from metapool.results import MetaResult
 from metapool.tau2 import Tau2Estimator
+from metapool.tau2._base import checked
 
 __all__ = ["TrimFillResult", "trim_and_fill"]
 
@@ -141,7 +140,7 @@ def _pooled(y: Array, v: Array, tau2: Tau2Estimator | None) -> tuple[float, bool
     """Inverse-variance estimate of ``y`` with τ² from ``tau2`` (0 if None or one study)."""
     tau2_value, converged = 0.0, True
     if tau2 is not None and y.size >= 2:
-        fit = tau2.estimate(y, v)
+        fit = checked(tau2.estimate(y, v), "trim_and_fill", " on the trimmed studies")
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
     w = 1.0 / (v + tau2_value)
@@ -359,12 +358,8 @@ def trim_and_fill(
         k0_raw, se = _estimate_k0(estimator, np.sign(centred) * ranks, k)
         k0 = max(0, round(k0_raw))
         se_k0 = se if math.isnan(se) else max(0.0, se)
-    if not converged:
-        warnings.warn(
-            f"{owner}: a tau^2 estimate did not converge; the result is flagged converged=False.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    # (a tau^2 estimate that did not converge was warned about by checked(); the
+    # flag is kept on the result)
 
     centre = flip * beta
     source = order[k - k0 :]
@@ -385,7 +380,7 @@ def trim_and_fill(
         estimator=estimator,
         trimmed_estimate=centre,
         adjusted=adjusted,
-        filled=combined.subset(np.arange(k, k + k0)),
+        filled=combined.subset(np.arange(k, k + k0), allow_empty=True),
         filled_from=tuple(int(i) for i in source),
         original=result,
         iterations=iterations,

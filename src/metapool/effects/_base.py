@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import Any, TypeVar
 
 import attrs
@@ -9,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy
+from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
 _E = TypeVar("_E", bound="EffectSet")
 
@@ -70,12 +72,42 @@ class EffectSet:
     def __len__(self) -> int:
         return self.k
 
-    def subset(self: _E, studies: Any, *, keep_excluded: bool = True) -> _E:
-        """A new effect set with only ``studies`` (positions 0..k-1, or a boolean mask).
+    def subset(
+        self: _E, studies: Any, *, keep_excluded: bool = True, allow_empty: bool = False
+    ) -> _E:
+        """A new effect set with only ``studies``.
 
         Every per-study field is sliced; settings are kept. ``excluded`` is kept
         (those studies were left out of the whole analysis) unless
         ``keep_excluded=False``.
+
+        Parameters
+        ----------
+        studies : sequence of int or sequence of bool
+            Positions ``0 .. k-1`` of the studies to keep (in the order given), or
+            a boolean mask of length ``k``.
+        keep_excluded : bool, default True
+            Whether to keep the record of studies excluded at construction.
+        allow_empty : bool, default False
+            Allow an empty selection (``[]``, an all-False mask), giving an effect
+            set with k = 0. Only for collections that may legitimately be empty,
+            such as trim-and-fill's filled studies; such a set cannot be analysed.
+
+        Returns
+        -------
+        EffectSet
+            Of the same class, with at least one study (unless ``allow_empty``).
+
+        Raises
+        ------
+        MetapoolTypeError
+            If ``studies`` is a single number, a set, or holds anything other than
+            integers or booleans (floats such as ``1.0`` and strings are refused).
+        InvalidDataError
+            If a position is outside ``0 .. k-1`` (negative positions are refused
+            rather than counted from the end) or repeated, a mask has the wrong
+            length, ``studies`` is not one-dimensional, or nothing is selected
+            (unless ``allow_empty=True``).
 
         Examples
         --------
@@ -84,9 +116,7 @@ class EffectSet:
         >>> eff.subset([0, 2]).labels
         ('a', 'c')
         """
-        pos = np.arange(self.k)[np.asarray(studies)]
-        if pos.ndim != 1:
-            raise ValueError("subset: give a 1-d sequence of positions or a boolean mask")
+        pos = _positions(f"{type(self).__name__}.subset", studies, self.k, allow_empty)
         values: dict[str, Any] = {}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
@@ -117,3 +147,75 @@ class EffectSet:
         }
         out.update({name: arr.tolist() for name, arr in self.arm_data().items()})
         return out
+
+
+def _positions(owner: str, studies: Any, k: int, allow_empty: bool) -> NDArray[np.intp]:
+    """Positions selected by ``studies`` (integer positions or a boolean mask), checked."""
+    if isinstance(studies, (set, frozenset, Mapping, KeysView, ValuesView, ItemsView, Iterator)):
+        raise MetapoolTypeError(
+            f"{owner}: 'studies' was given a {type(studies).__name__}, which has no order. "
+            "Give a list of positions or a boolean mask."
+        )
+    if (
+        isinstance(studies, (str, bytes, np.generic))
+        or (isinstance(studies, np.ndarray) and studies.ndim == 0)
+        or not isinstance(studies, Iterable)
+    ):
+        raise MetapoolTypeError(
+            f"{owner}: 'studies' must be a sequence of positions or a boolean mask; "
+            f"got {studies!r}. For one study give a list, e.g. [{studies!r}]."
+        )
+    if hasattr(studies, "to_numpy"):
+        studies = studies.to_numpy()
+    cells = studies if isinstance(studies, np.ndarray) else np.array(list(studies), dtype=object)
+    if cells.ndim != 1:
+        raise InvalidDataError(
+            f"{owner}: 'studies' must be one-dimensional; got shape {cells.shape}."
+        )
+    if cells.size == 0:
+        if allow_empty:
+            return np.zeros(0, dtype=np.intp)
+        raise InvalidDataError(f"{owner}: no studies selected (k = 0).")
+    kind = cells.dtype.kind
+    if kind == "O":
+        is_bool = [isinstance(c, (bool, np.bool_)) for c in cells]
+        for c, b in zip(cells, is_bool, strict=True):
+            if not b and not isinstance(c, (int, np.integer)):
+                raise MetapoolTypeError(
+                    f"{owner}: 'studies' must hold integer positions or booleans; got {c!r}."
+                )
+        if any(is_bool) and not all(is_bool):
+            raise MetapoolTypeError(
+                f"{owner}: 'studies' mixes booleans and positions; give one or the other."
+            )
+        kind = "b" if all(is_bool) else "i"
+        cells = cells.astype(bool if kind == "b" else np.int64)
+    if kind == "b":
+        if cells.size != k:
+            raise InvalidDataError(
+                f"{owner}: 'studies' is a boolean mask of length {cells.size}, but there are "
+                f"k = {k} studies."
+            )
+        pos = np.flatnonzero(cells)
+        if pos.size == 0 and not allow_empty:
+            raise InvalidDataError(f"{owner}: no studies selected (k = 0); the mask is all False.")
+        return pos.astype(np.intp)
+    if kind not in "iu":
+        raise MetapoolTypeError(
+            f"{owner}: 'studies' must hold integer positions or booleans; got {cells[0]!r} "
+            f"(dtype {cells.dtype})."
+        )
+    out = cells.astype(np.intp)
+    bad = np.flatnonzero((out < 0) | (out >= k))
+    if bad.size:
+        raise InvalidDataError(
+            f"{owner}: position {int(out[bad[0]])} in 'studies' is out of range; positions "
+            f"run from 0 to {k - 1} (k = {k})."
+        )
+    values, counts = np.unique(out, return_counts=True)
+    if (counts > 1).any():
+        raise InvalidDataError(
+            f"{owner}: position {int(values[counts > 1][0])} appears more than once in "
+            "'studies'; a study can be selected only once."
+        )
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -10,7 +9,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy, prepare_input, warn_excluded
-from metapool._validation import check_choice, require
+from metapool._validation import (
+    check_choice,
+    check_estimable,
+    check_nonnegative,
+    require,
+    study_name,
+)
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
@@ -58,7 +63,7 @@ def binary_effect(
     """
     a_, c_ = a + add, c + add
     n1_, n2_ = n1 + 2 * np.asarray(add), n2 + 2 * np.asarray(add)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if measure == "RR":
             yi = np.log(a_ / n1_) - np.log(c_ / n2_)
             vi = 1 / a_ - 1 / n1_ + 1 / c_ - 1 / n2_
@@ -86,7 +91,8 @@ class _BinaryEffect(EffectSet):
     continuity: float = 0.5
     continuity_to: str = "zero"
     double_zero: str = "keep"
-    #: Original indices of the studies that received the continuity correction.
+    #: 0-based positions (in the input as given) of the studies that received the
+    #: continuity correction.
     corrected: tuple[int, ...] = ()
 
     _measure_name = "RR"
@@ -100,7 +106,7 @@ class _BinaryEffect(EffectSet):
         events2: Any,
         n2: Any,
         labels: Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
         continuity: float | None = None,
         continuity_to: str | None = None,
         double_zero: str | None = None,
@@ -108,17 +114,22 @@ class _BinaryEffect(EffectSet):
         nan_policy: str = "raise",
     ) -> None:
         owner = type(self).__name__
-        conv = get_convention(convention)
-        cc = float(conv.continuity if continuity is None else continuity)
-        if not (cc >= 0 and np.isfinite(cc)):
-            raise InvalidParameterError(
-                f"The 'continuity' parameter of {owner} must be a finite number >= 0. "
-                f"Got {continuity!r} instead."
-            )
-        to = check_choice(
-            owner, "continuity_to", continuity_to or conv.continuity_to, ("zero", "all", "none")
+        conv = get_convention(convention, owner)
+        cc = check_nonnegative(
+            owner, "continuity", conv.continuity if continuity is None else continuity
         )
-        dz = check_choice(owner, "double_zero", double_zero or conv.double_zero, ("keep", "drop"))
+        to = check_choice(
+            owner,
+            "continuity_to",
+            conv.continuity_to if continuity_to is None else continuity_to,
+            ("zero", "all", "none"),
+        )
+        dz = check_choice(
+            owner,
+            "double_zero",
+            conv.double_zero if double_zero is None else double_zero,
+            ("keep", "drop"),
+        )
         if not self._is_ratio:
             dz = "keep"  # a risk difference is estimable when both arms have no events
 
@@ -164,18 +175,19 @@ class _BinaryEffect(EffectSet):
         add = np.where(needs, cc, 0.0)
         yi, vi = binary_effect(self._measure_name, a, n1a, c, n2a, add)
         ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
-        pos = np.flatnonzero(~ok)
+        pos = np.flatnonzero(~ok & zero_cell_mask(a, n1a, c, n2a) & (add == 0))
         if pos.size:
             i = int(pos[0])
             raise InvalidDataError(
-                f"{owner}: study {int(idx[i])} ({lab[i]!r}) has a zero cell "
+                f"{owner}: {study_name(int(idx[i]), lab[i])} has a zero cell "
                 f"(events1={a[i]:g}/{n1a[i]:g}, events2={c[i]:g}/{n2a[i]:g}) and no continuity "
                 f"correction (continuity={cc:g}, continuity_to={to!r}); its "
                 f"{self._measure_name} or variance is not estimable."
             )
+        check_estimable(owner, yi, vi, arr, lab, idx)
         corrected = tuple(int(idx[i]) for i in np.flatnonzero(needs))
         if corrected and to == "zero":
-            listed = "; ".join(f"study {int(idx[i])} ({lab[i]!r})" for i in np.flatnonzero(needs))
+            listed = "; ".join(study_name(int(idx[i]), lab[i]) for i in np.flatnonzero(needs))
             warn(
                 f"{owner}: {cc:g} added to every cell of {len(corrected)} study(ies) with a "
                 f"zero cell: {listed}.",
@@ -209,21 +221,26 @@ _BINARY_DOC = """{title}
 
     Parameters
     ----------
-    events1, n1 : array_like or str
+    events1, n1 : array_like or column name
         Events and total in the experimental group (or column names in ``data``).
-    events2, n2 : array_like or str
+        One real number per study; missing values are ``None``, NaN or ``pd.NA``.
+        Counts need not be integers (e.g. counts divided by a design effect).
+    events2, n2 : array_like or column name
         Events and total in the control group.
-    labels : sequence of str or str, optional
-        Study labels (or a column name).
-    data : mapping, optional
-        A DataFrame or any mapping from column name to values.
+    labels : sequence or column name, optional
+        Study labels (converted with ``str()``; duplicates are allowed). Default
+        ``"Study 1"`` ... ``"Study k"``.
+    data : mapping or DataFrame, optional
+        A dict of columns or a pandas/polars DataFrame. When given, every scalar
+        argument (a string, or an int for a table read without a header) is a
+        column name in it.
     continuity : float, optional
         Value added to each cell when a correction applies (default 0.5).
     continuity_to : {{"zero", "all", "none"}}, optional
         ``"zero"`` (default): only to studies with a zero cell; ``"all"``: every
         study; ``"none"``: never (a zero cell then raises, as the effect is not
         estimable). A :class:`~metapool.exceptions.ZeroCellWarning` names the
-        corrected studies, which are also recorded in :attr:`corrected`.
+        corrected studies, whose 0-based positions are recorded in :attr:`corrected`.
     double_zero : {{"keep", "drop"}}, optional
         Studies with no events in either arm (or only events in both):
         ``"keep"`` (metafor) analyses them with the correction; ``"drop"``
@@ -232,12 +249,23 @@ _BINARY_DOC = """{title}
     convention : str or Convention, default "metafor"
         Source of the defaults above.
     nan_policy : {{"raise", "omit"}}, default "raise"
-        ``"omit"`` leaves out studies with a missing value, with a warning.
+        ``"omit"`` leaves out studies with a missing value or label, with a
+        warning, and records them in :attr:`excluded`.
 
     Raises
     ------
     InvalidDataError
-        If events < 0, events > n, n < 1, a value is non-finite, or lengths differ.
+        If events < 0, events > n, n < 1, a value is infinite or missing (with
+        ``nan_policy="raise"``), lengths differ, a single value is given among
+        per-study values, pandas inputs have different indexes, a column is not
+        in ``data``, a zero-cell study has no correction, or the effect or its
+        variance is not finite (double-precision overflow).
+    MetapoolTypeError
+        If a value is not a real number (text, a boolean, a date), an argument is
+        a set or an iterator, a column name is given without ``data``, or
+        ``data`` is not a mapping or DataFrame.
+    InvalidParameterError
+        If ``continuity`` is not a finite number >= 0, or a setting is unknown.
 
     Warns
     -----

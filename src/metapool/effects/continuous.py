@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -11,7 +10,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from metapool._data import PreparedInput, prepare_input
-from metapool._validation import check_choice, require
+from metapool._validation import check_choice, check_estimable, require
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
 
@@ -23,7 +22,7 @@ _ARMS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
 def _prepare_arms(
     owner: str,
     values: dict[str, Any],
-    data: Mapping[str, Any] | None,
+    data: Any,
     labels: Any,
     nan_policy: str,
 ) -> PreparedInput:
@@ -91,24 +90,44 @@ class MeanDifference(_ContinuousEffect):
 
     Parameters
     ----------
-    mean1, sd1, n1 : array_like or str
-        Mean, standard deviation and size of the experimental group (or column names).
-    mean2, sd2, n2 : array_like or str
+    mean1, sd1, n1 : array_like or column name
+        Mean, standard deviation and size of the experimental group (or column
+        names in ``data``). One real number per study; missing values are
+        ``None``, NaN or ``pd.NA``.
+    mean2, sd2, n2 : array_like or column name
         The same for the control group.
-    labels : sequence of str or str, optional
-        Study labels (or a column name).
-    data : mapping, optional
-        A DataFrame or any mapping from column name to values.
+    labels : sequence or column name, optional
+        Study labels (converted with ``str()``; duplicates are allowed). Default
+        ``"Study 1"`` ... ``"Study k"``.
+    data : mapping or DataFrame, optional
+        A dict of columns or a pandas/polars DataFrame. When given, every scalar
+        argument (a string, or an int for a table read without a header) is a
+        column name in it.
     variance : {"unpooled", "pooled"}, default "unpooled"
         ``"unpooled"``: ``sd1²/n1 + sd2²/n2`` (metafor's and RevMan's default);
         ``"pooled"``: ``s_p² (1/n1 + 1/n2)`` with the pooled SD.
     nan_policy : {"raise", "omit"}, default "raise"
-        ``"omit"`` leaves out studies with a missing value, with a warning.
+        ``"omit"`` leaves out studies with a missing value or label, with a
+        warning, and records them in :attr:`excluded`.
 
     Raises
     ------
     InvalidDataError
-        For an SD <= 0, an n < 2, a non-finite value, or unequal lengths.
+        For an SD <= 0, an n < 2, an infinite value, a missing value (with
+        ``nan_policy="raise"``), unequal lengths, a single value among per-study
+        values, pandas inputs with different indexes, a column not in ``data``,
+        or an effect or variance that is not finite (double-precision overflow).
+    MetapoolTypeError
+        If a value is not a real number (text, a boolean, a date), an argument is
+        a set or an iterator, a column name is given without ``data``, or
+        ``data`` is not a mapping or DataFrame.
+    InvalidParameterError
+        For an unknown ``variance`` or ``nan_policy``.
+
+    Warns
+    -----
+    ExcludedStudyWarning
+        When ``nan_policy="omit"`` leaves studies out.
 
     Examples
     --------
@@ -131,7 +150,7 @@ class MeanDifference(_ContinuousEffect):
         sd2: Any,
         n2: Any,
         labels: Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
         variance: str = "unpooled",
         nan_policy: str = "raise",
     ) -> None:
@@ -140,11 +159,13 @@ class MeanDifference(_ContinuousEffect):
         values = dict(zip(_ARMS, (mean1, sd1, n1, mean2, sd2, n2), strict=True))
         prep = _prepare_arms(owner, values, data, labels, nan_policy)
         a = prep.arrays
-        yi = a["mean1"] - a["mean2"]
-        if variance == "unpooled":
-            vi = a["sd1"] ** 2 / a["n1"] + a["sd2"] ** 2 / a["n2"]
-        else:
-            vi = _pooled_var(a) * (1 / a["n1"] + 1 / a["n2"])
+        with np.errstate(over="ignore", under="ignore"):
+            yi = a["mean1"] - a["mean2"]
+            if variance == "unpooled":
+                vi = a["sd1"] ** 2 / a["n1"] + a["sd2"] ** 2 / a["n2"]
+            else:
+                vi = _pooled_var(a) * (1 / a["n1"] + 1 / a["n2"])
+        check_estimable(owner, yi, vi, a, prep.labels, prep.index)
         self.__attrs_init__(
             yi=yi,
             vi=vi,
@@ -174,12 +195,15 @@ class SMD(_ContinuousEffect):
 
     Parameters
     ----------
-    mean1, sd1, n1, mean2, sd2, n2 : array_like or str
-        Arm-level data (or column names in ``data``).
-    labels : sequence of str or str, optional
-        Study labels.
-    data : mapping, optional
-        A DataFrame or any mapping from column name to values.
+    mean1, sd1, n1, mean2, sd2, n2 : array_like or column name
+        Arm-level data (or column names in ``data``), one real number per study;
+        missing values are ``None``, NaN or ``pd.NA``.
+    labels : sequence or column name, optional
+        Study labels (converted with ``str()``; duplicates are allowed).
+    data : mapping or DataFrame, optional
+        A dict of columns or a pandas/polars DataFrame. When given, every scalar
+        argument (a string, or an int for a table read without a header) is a
+        column name in it.
     correction : {"exact", "approx", "none"}, optional
         Small-sample correction; default from the convention (metafor: exact).
     variance : {"LS", "UB", "revman"}, optional
@@ -190,7 +214,28 @@ class SMD(_ContinuousEffect):
     convention : str or Convention, default "metafor"
         Source of the defaults (``"revman5"``: approx correction, RevMan variance).
     nan_policy : {"raise", "omit"}, default "raise"
-        ``"omit"`` leaves out studies with a missing value, with a warning.
+        ``"omit"`` leaves out studies with a missing value or label, with a
+        warning, and records them in :attr:`excluded`.
+
+    Raises
+    ------
+    InvalidDataError
+        For an SD <= 0, an n < 2, an infinite value, a missing value (with
+        ``nan_policy="raise"``), unequal lengths, a single value among per-study
+        values, pandas inputs with different indexes, a column not in ``data``,
+        or an effect or variance that is not finite (e.g. SDs so small that the
+        pooled variance underflows to zero).
+    MetapoolTypeError
+        If a value is not a real number (text, a boolean, a date), an argument is
+        a set or an iterator, a column name is given without ``data``, or
+        ``data`` is not a mapping or DataFrame.
+    InvalidParameterError
+        For an unknown ``correction``, ``variance``, ``convention`` or ``nan_policy``.
+
+    Warns
+    -----
+    ExcludedStudyWarning
+        When ``nan_policy="omit"`` leaves studies out.
 
     References
     ----------
@@ -221,19 +266,25 @@ class SMD(_ContinuousEffect):
         sd2: Any,
         n2: Any,
         labels: Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
         correction: str | None = None,
         variance: str | None = None,
         convention: str | Convention = "metafor",
         nan_policy: str = "raise",
     ) -> None:
         owner = type(self).__name__
-        conv = get_convention(convention)
+        conv = get_convention(convention, owner)
         correction = check_choice(
-            owner, "correction", correction or conv.smd_correction, ("exact", "approx", "none")
+            owner,
+            "correction",
+            conv.smd_correction if correction is None else correction,
+            ("exact", "approx", "none"),
         )
         variance = check_choice(
-            owner, "variance", variance or conv.smd_variance, ("LS", "UB", "revman")
+            owner,
+            "variance",
+            conv.smd_variance if variance is None else variance,
+            ("LS", "UB", "revman"),
         )
         values = dict(zip(_ARMS, (mean1, sd1, n1, mean2, sd2, n2), strict=True))
         prep = _prepare_arms(owner, values, data, labels, nan_policy)
@@ -242,13 +293,15 @@ class SMD(_ContinuousEffect):
         big_n = n1a + n2a
         m = big_n - 2
         j = hedges_correction(m, correction)
-        g = j * (a["mean1"] - a["mean2"]) / np.sqrt(_pooled_var(a))
-        if variance == "LS":
-            vi = 1 / n1a + 1 / n2a + g**2 / (2 * big_n)
-        elif variance == "UB":
-            vi = 1 / n1a + 1 / n2a + (1 - (m - 2) / (m * j**2)) * g**2
-        else:
-            vi = big_n / (n1a * n2a) + g**2 / (2 * (big_n - 3.94))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            g = j * (a["mean1"] - a["mean2"]) / np.sqrt(_pooled_var(a))
+            if variance == "LS":
+                vi = 1 / n1a + 1 / n2a + g**2 / (2 * big_n)
+            elif variance == "UB":
+                vi = 1 / n1a + 1 / n2a + (1 - (m - 2) / (m * j**2)) * g**2
+            else:
+                vi = big_n / (n1a * n2a) + g**2 / (2 * (big_n - 3.94))
+        check_estimable(owner, g, vi, a, prep.labels, prep.index)
         self.__attrs_init__(
             yi=g,
             vi=vi,

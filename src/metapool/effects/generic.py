@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
 from metapool._data import prepare_input
-from metapool._validation import require
+from metapool._validation import check_bool, check_estimable, check_text, require
 from metapool.effects._base import EffectSet
 from metapool.exceptions import InvalidDataError
 
@@ -22,19 +21,23 @@ class GenericEffect(EffectSet):
 
     Parameters
     ----------
-    yi : array_like or str
-        Effect sizes (on the analysis scale, e.g. log odds ratios).
-    vi : array_like or str, optional
+    yi : array_like or column name
+        Effect sizes (on the analysis scale, e.g. log odds ratios), one real
+        number per study; missing values are ``None``, NaN or ``pd.NA``.
+    vi : array_like or column name, optional
         Sampling variances. Give exactly one of ``vi`` and ``se``.
-    se : array_like or str, optional
+    se : array_like or column name, optional
         Standard errors.
-    labels : sequence of str or str, optional
-        Study labels (or a column name); default ``"Study 1"`` ... ``"Study k"``.
-    data : mapping, optional
-        A DataFrame or any mapping of columns; string arguments are looked up in it.
+    labels : sequence or column name, optional
+        Study labels (converted with ``str()``; duplicates are allowed); default
+        ``"Study 1"`` ... ``"Study k"``.
+    data : mapping or DataFrame, optional
+        A dict of columns or a pandas/polars DataFrame. When given, every scalar
+        argument (a string, or an int for a table read without a header) is a
+        column name in it.
     nan_policy : {"raise", "omit"}, default "raise"
-        ``"omit"`` leaves out studies with a missing value, with a warning,
-        and records them in :attr:`excluded`.
+        ``"omit"`` leaves out studies with a missing value or label, with a
+        warning, and records them in :attr:`excluded`.
     measure : str, default "GEN"
         Name of the effect measure on the natural scale, used in summaries
         (e.g. ``"HR"`` with ``log_scale=True`` for log hazard ratios).
@@ -46,7 +49,23 @@ class GenericEffect(EffectSet):
     ------
     InvalidDataError
         If a variance or SE is not positive, a value is infinite, lengths differ,
-        or a value is missing and ``nan_policy="raise"``.
+        a value is missing and ``nan_policy="raise"``, a single value is given
+        among per-study values, pandas inputs have different indexes, a column is
+        not in ``data``, both or neither of ``vi`` and ``se`` are given, or a
+        variance is so small that its weight ``1/vi`` overflows (e.g. a subnormal
+        ``vi = 1e-320``, or ``se = 1e-170`` whose square underflows to zero).
+    MetapoolTypeError
+        If a value is not a real number (text, a boolean, a date), an argument is
+        a set or an iterator, a column name is given without ``data``, or
+        ``data`` is not a mapping or DataFrame.
+    InvalidParameterError
+        If ``measure`` is not a non-empty string, ``log_scale`` is not a bool, or
+        ``nan_policy`` is unknown.
+
+    Warns
+    -----
+    ExcludedStudyWarning
+        When ``nan_policy="omit"`` leaves studies out.
 
     Examples
     --------
@@ -63,12 +82,14 @@ class GenericEffect(EffectSet):
         vi: Any = None,
         se: Any = None,
         labels: Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
         nan_policy: str = "raise",
         measure: str = "GEN",
         log_scale: bool = False,
     ) -> None:
         owner = type(self).__name__
+        measure = check_text(owner, "measure", measure)
+        log_scale = check_bool(owner, "log_scale", log_scale)
         if (vi is None) == (se is None):
             raise InvalidDataError(f"{owner}: give exactly one of 'vi' and 'se'.")
         spread_name = "vi" if vi is not None else "se"
@@ -81,13 +102,15 @@ class GenericEffect(EffectSet):
         )
         spread = prep.arrays[spread_name]
         require(owner, spread_name, spread, spread > 0, "> 0 (positive)", prep.labels, prep.index)
-        variances = spread if spread_name == "vi" else spread**2
+        with np.errstate(over="ignore", under="ignore"):
+            variances = np.asarray(spread if spread_name == "vi" else spread**2, dtype=np.float64)
+        check_estimable(owner, prep.arrays["yi"], variances, prep.arrays, prep.labels, prep.index)
         self.__attrs_init__(
             yi=prep.arrays["yi"],
-            vi=np.asarray(variances, dtype=np.float64),
+            vi=variances,
             labels=prep.labels,
             index=prep.index,
             excluded=prep.excluded,
-            measure=str(measure),
-            log_scale=bool(log_scale),
+            measure=measure,
+            log_scale=log_scale,
         )

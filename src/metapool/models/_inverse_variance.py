@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._conditioning import check_finite_effects, power_of_two_scale
 from metapool._kernels import heterogeneity_from_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
@@ -16,12 +17,16 @@ from metapool.batch import BatchResult, check_batch
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
+    ConvergenceWarning,
+    DegenerateDataWarning,
+    InvalidDataError,
     MetapoolTypeError,
     SmallSampleWarning,
 )
 from metapool.models._inference import (
     CI_METHODS,
     PI_METHODS,
+    Pooled,
     heterogeneity,
     pool,
     prediction_interval,
@@ -36,12 +41,24 @@ __all__ = ["CommonEffect", "RandomEffects", "check_effects"]
 
 
 def check_effects(owner: str, effects: object) -> EffectSet:
-    """Check that ``effects`` is an effect-size set."""
+    """Check that ``effects`` is a non-empty effect-size set whose ``yi`` are finite
+    and ``vi`` finite, > 0 and within the range double precision can weight
+    (:func:`~metapool._conditioning.check_finite_effects`), naming the study."""
     if not isinstance(effects, EffectSet):
         raise MetapoolTypeError(
             f"{owner}.fit expects an effect-size set (MeanDifference, SMD, RiskRatio, "
             f"OddsRatio, RiskDifference or GenericEffect). Got {type(effects).__name__}."
         )
+    if effects.k == 0:
+        raise InvalidDataError(f"{owner}.fit: the effect set has no studies (k = 0).")
+    yi = np.asarray(effects.yi, dtype=np.float64)
+    vi = np.asarray(effects.vi, dtype=np.float64)
+    if yi.shape != (effects.k,) or vi.shape != (effects.k,):
+        raise InvalidDataError(
+            f"{owner}.fit: the effect set's 'yi' and 'vi' must be 1-d of length k; got "
+            f"shapes {yi.shape} and {vi.shape}."
+        )
+    check_finite_effects(owner, yi, vi, effects.labels, effects.index)
     return effects
 
 
@@ -187,8 +204,8 @@ class RandomEffects:
         i2: str | None = None,
         convention: str | Convention = "metafor",
     ) -> None:
-        conv = get_convention(convention)
         owner = "RandomEffects"
+        conv = get_convention(convention, owner)
         self.__attrs_init__(
             tau2=get_tau2(tau2 if tau2 is not None else conv.tau2, owner=owner),
             ci=check_choice(owner, "ci", ci or conv.ci, CI_METHODS),
@@ -218,7 +235,22 @@ class RandomEffects:
         ((1000,), True)
         """
         y, v = check_batch("RandomEffects", yi, vi)
-        fit = checked(self.tau2.estimate(y, v), "RandomEffects.fit_batch")
+        shape = y.shape[:-1]
+        if y.size == 0:  # an empty batch: nothing to estimate
+            fit = Tau2Fit(
+                tau2=np.zeros(shape),
+                converged=np.ones(shape, dtype=bool),
+                iterations=np.zeros(shape, dtype=np.int64),
+                method=self.tau2.name,
+            )
+            return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
+        scale = power_of_two_scale(v)[..., None]
+        if isinstance(self.tau2, Fixed) or bool(np.all(scale == 1.0)):
+            fit = checked(self.tau2.estimate(y, v), "RandomEffects.fit_batch", shape=shape)
+        else:  # estimators are scale-equivariant: estimate on the rescaled rows
+            fit = self.tau2.estimate(y / scale, v / scale**2)
+            fit = checked(fit, "RandomEffects.fit_batch", shape=shape)
+            fit = attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale[..., 0] ** 2)
         return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
 
     def fit(self, effects: EffectSet) -> MetaResult:
@@ -226,7 +258,13 @@ class RandomEffects:
         effects = check_effects("RandomEffects", effects)
         tau2_fit: Tau2Fit | None = None
         if effects.k >= 2 or isinstance(self.tau2, Fixed):  # a fixed τ² applies to any k
-            tau2_fit = checked(self.tau2.estimate(effects.yi, effects.vi), "RandomEffects")
+            scale = float(power_of_two_scale(effects.vi))
+            if isinstance(self.tau2, Fixed) or scale == 1.0:
+                tau2_fit = checked(self.tau2.estimate(effects.yi, effects.vi), "RandomEffects")
+            else:  # estimators are scale-equivariant: estimate on the rescaled data
+                fit = self.tau2.estimate(effects.yi / scale, effects.vi / scale**2)
+                fit = checked(fit, "RandomEffects")
+                tau2_fit = attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
         )
@@ -253,16 +291,32 @@ def _fit_batch(
         converged = np.broadcast_to(np.asarray(tau2_fit.converged, dtype=bool), shape)
         iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
     random = isinstance(model, RandomEffects)
-    pooled = pool(yi, vi, tau2, ci, model.level)
+    owner = f"{type(model).__name__}.fit_batch"
+    # Work on power-of-two rescaled rows (exact; s = 1 for ordinary data), scale back.
+    s = power_of_two_scale(vi) if yi.size else np.ones(shape)
+    y_s, v_s, t_s = yi / s[..., None], vi / (s * s)[..., None], tau2 / (s * s)
+    pooled = pool(y_s, v_s, t_s, ci, model.level)
+    _warn_degenerate_hksj(owner, pooled, ci, rows=True)
     if random:
-        pi_low, pi_high = prediction_interval(pooled, tau2, k, prediction, model.level)
-        lo, hi, qp_conv, _ = q_profile(yi, vi, model.level)
-        tau2_ci = IntervalArray(np.asarray(lo), np.asarray(hi))
+        pi_low, pi_high = prediction_interval(pooled, t_s, k, prediction, model.level)
+        if yi.size:
+            lo, hi, qp_conv, _ = q_profile(y_s, v_s, model.level)
+        else:
+            lo, hi, qp_conv = np.zeros(shape), np.zeros(shape), np.ones(shape, dtype=bool)
+        _warn_q_profile(owner, np.asarray(qp_conv, dtype=bool))
+        tau2_ci = IntervalArray(np.asarray(lo) * s * s, np.asarray(hi) * s * s)
     else:
         pi_low, pi_high = pooled.ci_low, pooled.ci_high
         tau2_ci = IntervalArray(np.full(shape, np.nan), np.full(shape, np.nan))
         qp_conv = np.ones(shape, dtype=bool)
-    het = heterogeneity(yi, vi, tau2, i2)
+    het = heterogeneity(y_s, v_s, t_s, i2)
+    pooled = pooled._replace(
+        estimate=pooled.estimate * s,
+        se=pooled.se * s,
+        ci_low=pooled.ci_low * s,
+        ci_high=pooled.ci_high * s,
+    )
+    pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
     return BatchResult(
         method="Random-effects model" if random else "Common-effect model",
         k=k,
@@ -286,6 +340,48 @@ def _fit_batch(
         converged=np.asarray(converged & np.asarray(qp_conv, dtype=bool)),
         iterations=np.asarray(iterations),
     )
+
+
+_HKSJ_DEGENERATE = (
+    "HKSJ: the weighted residual sum of squares is 0 (the effects agree exactly), so the "
+    "HKSJ standard error is 0, the CI has zero width and p = 0 (as metafor); "
+    "ci='hksj-adhoc' never gives an interval narrower than Wald's"
+)
+
+
+def _warn_degenerate_hksj(owner: str, pooled: Pooled, ci: str, *, rows: bool) -> bool:
+    """Warn when HKSJ's variance scale is 0 (Q = 0): a zero-width CI and p = 0.
+
+    Returns whether it warned (so that a single fit can record the note)."""
+    if ci != "hksj":
+        return False
+    zero = np.asarray(pooled.se == 0.0)
+    if not zero.any():
+        return False
+    where = ""
+    if rows:
+        listed = [tuple(int(i) for i in r) for r in np.argwhere(zero)[:5]]
+        where = f" in {int(zero.sum())} row(s), e.g. {listed}"
+    warn(f"{owner}: {_HKSJ_DEGENERATE}{where}.", DegenerateDataWarning)
+    return True
+
+
+def _warn_q_profile(owner: str, converged: NDArray[np.bool_]) -> bool:
+    """Warn (ConvergenceWarning) when the Q-profile interval of τ² did not converge;
+    returns whether every row converged."""
+    stuck = ~converged
+    if not stuck.any():
+        return True
+    where = ""
+    if stuck.ndim:
+        listed = [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
+        where = f" for {int(stuck.sum())} row(s), e.g. {listed}"
+    warn(
+        f"{owner}: the Q-profile confidence interval of tau^2 did not converge{where}; "
+        "the result is flagged converged=False.",
+        ConvergenceWarning,
+    )
+    return False
 
 
 def _fit(
@@ -322,23 +418,37 @@ def _fit(
     elif k == 2 and random:
         notes.append("k = 2: tau^2 rests on two studies and is very imprecise")
 
-    pooled = pool(yi, vi, tau2, ci, level)
+    # Work on power-of-two rescaled data (exact; s = 1 for ordinary data), scale back.
+    s = float(power_of_two_scale(vi))
+    y_s, v_s, t_s = yi / s, vi / (s * s), tau2 / (s * s)
+    pooled = pool(y_s, v_s, t_s, ci, level)
+    if _warn_degenerate_hksj(owner, pooled, ci, rows=False):
+        notes.append(_HKSJ_DEGENERATE)
     pi_low, pi_high = prediction_interval(
-        pooled, tau2, k, prediction if random else "metafor", level
+        pooled, t_s, k, prediction if random else "metafor", level
     )
+    pooled = pooled._replace(
+        estimate=pooled.estimate * s,
+        se=pooled.se * s,
+        ci_low=pooled.ci_low * s,
+        ci_high=pooled.ci_high * s,
+    )
+    pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
     if prediction == "higgins" and random and k < 3:
         notes.append("Higgins prediction interval needs k >= 3: not estimable")
 
-    het = heterogeneity(yi, vi, tau2, i2 if random else "q")
+    het = heterogeneity(y_s, v_s, t_s, i2 if random else "q")
     tau2_ci = tau_ci = i2_ci = h2_ci = NOT_ESTIMABLE
     if k >= 2:
         q_p, i2_v, h2_v = _f(het.q_pvalue), _f(het.i2), _f(het.h2)
         if random:
-            lo, hi, qp_conv, _ = q_profile(yi, vi, level)
+            lo, hi, qp_conv, _ = q_profile(y_s, v_s, level)
+            if not _warn_q_profile(owner, np.asarray(qp_conv, dtype=bool)):
+                notes.append("the Q-profile interval of tau^2 did not converge")
             converged = converged and bool(qp_conv)
-            tau2_ci = Interval(_f(lo), _f(hi))
+            tau2_ci = Interval(_f(lo) * s * s, _f(hi) * s * s)
             tau_ci = Interval(math.sqrt(tau2_ci.low), math.sqrt(tau2_ci.high))
-            i2_bounds, h2_bounds = heterogeneity_from_tau2(np.array([lo, hi]), het.s2)
+            i2_bounds, h2_bounds = heterogeneity_from_tau2(np.array([lo, hi], dtype=float), het.s2)
             i2_ci = Interval(*(float(b) for b in i2_bounds))
             h2_ci = Interval(*(float(b) for b in h2_bounds))
     else:

@@ -11,8 +11,9 @@ from scipy import special
 
 from metapool._kernels import heterogeneity_from_q
 from metapool._validation import check_level
+from metapool._warnings import warn
 from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio, double_zero_mask
-from metapool.exceptions import InvalidDataError, MetapoolTypeError
+from metapool.exceptions import DegenerateDataWarning, InvalidDataError, MetapoolTypeError
 from metapool.models._inference import two_sided_p, z_crit
 from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
 
@@ -64,7 +65,19 @@ def _two_by_two_result(
     notes: tuple[str, ...],
 ) -> MetaResult:
     crit = z_crit(model.level)
-    stat = estimate / se
+    if se > 0:
+        stat = estimate / se
+    else:
+        # e.g. an RD with no events in any study, or an RR/RD where every participant
+        # had the event: metafor's rma.mh gives the estimate with SE 0 and no test.
+        stat = math.nan
+        message = (
+            f"the {effects.measure} has standard error 0 (no variation in any 2x2 table: "
+            "e.g. no events, or only events, in every study): the estimate is reported "
+            "with a zero-width CI and no test statistic (NaN), as metafor's rma.mh"
+        )
+        warn(f"{type(model).__name__}: {message}.", DegenerateDataWarning)
+        notes = (*notes, message)
     ci = Interval(estimate - crit * se, estimate + crit * se)
     if q_df >= 1:
         i2, h2 = (float(x) for x in heterogeneity_from_q(q, q_df))
@@ -79,7 +92,7 @@ def _two_by_two_result(
         estimate=estimate,
         se=se,
         statistic=stat,
-        pvalue=float(two_sided_p(np.asarray(stat), None)),
+        pvalue=float(two_sided_p(np.asarray(stat), None)) if se > 0 else math.nan,
         df=None,
         ci=ci,
         pi=ci,
@@ -187,7 +200,7 @@ class MantelHaenszel:
             estimate=estimate,
             se=se,
             q=q,
-            q_df=int(y.size) - 1,
+            q_df=max(0, int(y.size) - 1),
             weights=mh_w,
             notes=notes,
         )

@@ -10,9 +10,27 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from metapool._validation import check_choice
-from metapool.exceptions import InvalidParameterError
+from metapool.exceptions import MetapoolTypeError
 from metapool.plotting import _style
-from metapool.plotting._axes import check_ax, check_limits, root_figure, save, set_effect_axis
+from metapool.plotting._axes import (
+    clip_polygon,
+    drawing_band,
+    root_figure,
+    save,
+    set_effect_axis,
+)
+from metapool.plotting._checks import (
+    check_ax,
+    check_bool,
+    check_color,
+    check_limits,
+    check_optional_str,
+    check_path,
+    check_positive,
+    check_ticks,
+    require_matplotlib,
+    short_repr,
+)
 from metapool.plotting._table import Column, Row, Table, build_table
 from metapool.plotting._text import TextMeasurer, split_note, truncate, widest_piece, wrap_words
 
@@ -36,6 +54,34 @@ _BODY_PAD = 0.3  # space between the header rule and the first row, in row units
 _MAX_SQUARE = 0.85  # side of the largest square, as a fraction of a row
 _MIN_SQUARE = 2.5  # points; smaller squares would vanish
 _DIAMOND = 0.36  # half-height of a diamond, as a fraction of a row
+_MAX_LABEL_LINES = 4  # a wrapped label longer than this is cut with "…"
+_MIN_HEADER = 14.0  # em; headers are cut at max(max_label_width, this)
+
+
+def _shorten_texts(table: Table, width: float, long_labels: str, m: TextMeasurer) -> None:
+    """Labels, subgroup names and text cells no wider than ``width`` inches; one-line
+    headers no wider than ``width`` (or 14 em if that is wider)."""
+    text_columns = ["study"] + [
+        c.key
+        for c in table.columns
+        if c.gid.startswith("extra-") and c.align == "left"  # user columns of text
+    ]
+    for row in table.rows:
+        if row.kind not in ("study", "excluded", "subgroup"):
+            continue
+        for key in text_columns:
+            if key in row.cells:
+                text = row.cells[key]
+                row.cells[key] = (
+                    wrap_words(text, width, m, row.bold, max_lines=_MAX_LABEL_LINES)
+                    if long_labels == "wrap"
+                    else truncate(text, width, m, row.bold)
+                )
+    header_width = max(width, _MIN_HEADER * m.size / 72.0)
+    for col in table.columns:
+        col.header = truncate(col.header.replace("\n", " "), header_width, m, bold=True)
+        if col.group is not None:
+            col.group = truncate(col.group.replace("\n", " "), header_width, m, bold=True)
 
 
 def _lines(text: str) -> int:
@@ -189,7 +235,8 @@ def _layout(
         if 0 < deficit <= 0.3 * pw * shares[0]:
             pw += deficit / shares[0]  # a little wider rather than broken
         elif deficit > 0:  # break both labels alike (a too-long word widens the graphic)
-            wrapped = [wrap_words(t, room, m) if t else None for t in favours]
+            # (96 %: long runs of one glyph render up to 3 % wider at screen dpi)
+            wrapped = [wrap_words(t, 0.96 * room, m) if t else None for t in favours]
             first = wrapped[0] or ""
             pw += max(0.0, m.width(first) - room) / shares[0]
     right_edge = plot_left + pw + half_last
@@ -293,16 +340,18 @@ def forest_plot(
         have, in RevMan's order, with the graphic last. The graphic goes where
         ``"plot"`` is listed, or last; extra columns not listed follow ``"study"``.
     decimals : int, default 2
-        Decimals of the estimates and confidence limits.
+        Decimals of the estimates and confidence limits (0 to 10).
     labels : sequence of str, optional
         Study labels to show instead of ``result.labels`` (in that order).
     sort_by : {"weight", "effect"} or sequence, optional
         Order of the studies (within each subgroup): by decreasing weight, by
         increasing effect, or by one sort key per study in the order of
-        ``result.labels`` (e.g. publication years). Default: as given.
+        ``result.labels`` (e.g. publication years). Missing keys (None, NaN)
+        go last. Default: as given.
     extra_columns : mapping of str to sequence, optional
         More text columns, e.g. ``{"Dose": ["10 mg", "20 mg", ...]}``, one value
-        per study in the order of ``result.labels``.
+        per study in the order of ``result.labels``; missing values are blank.
+        The names must differ from the built-in columns.
     prediction : bool, default False
         Add a row with the prediction interval of a random-effects model.
     overall : bool, default True
@@ -347,10 +396,14 @@ def forest_plot(
     fontfamily : str, default "sans-serif"
         Font family (RevMan uses a sans-serif font; ``"serif"`` also works).
     max_label_width : float or None, default 2.2
-        Widest study label, in inches, before it is wrapped or truncated;
-        None never shortens labels.
+        Widest study label, subgroup name and text cell of an extra column,
+        in inches, before it is wrapped or truncated; column headers are cut
+        at this width too (or at 14 em if that is wider). None never shortens
+        any text.
     long_labels : {"wrap", "truncate"}, default "wrap"
-        Wrap longer labels onto more lines (the row grows) or cut them with "…".
+        Wrap longer labels onto more lines (the row grows; at most 4 lines,
+        the last ending in "…"; a word wider than the column is broken) or cut
+        them to one line ending in "…".
     plot_width : float, default 2.0
         Width of the graphic in inches (widened if its header or the
         "Favours" labels need it).
@@ -362,7 +415,9 @@ def forest_plot(
         spread over the Axes' height. By default a new figure is created,
         sized to its content (its height grows with the number of rows).
     path : str or path-like, optional
-        Save the figure there (PNG, PDF, SVG, … by the suffix).
+        Save the figure there (PNG, PDF, SVG, … by the suffix; PNG without
+        one). A suffix matplotlib cannot write is an error, raised before
+        anything is drawn.
     dpi : float, optional
         Resolution used when saving to ``path``.
 
@@ -375,9 +430,17 @@ def forest_plot(
     ------
     InvalidParameterError
         For an unknown column or sort key, lengths that do not match the
-        studies, arm-level columns without arm-level data, or invalid limits.
+        studies, arm-level columns without arm-level data, invalid limits or
+        ticks (not finite, low >= high, not positive on a ratio axis), an
+        unknown colour, a size that is not a positive number, or a ``path``
+        whose suffix is not a format matplotlib writes. The message names the
+        parameter and the value.
     MetapoolTypeError
-        If ``result`` is not a MetaResult or SubgroupResult, or ``ax`` not an Axes.
+        For an argument of the wrong type: ``result`` not a MetaResult or
+        SubgroupResult, ``ax`` not an Axes, a flag that is not True/False, a
+        text that is not a str, sort keys that cannot be compared.
+    MissingDependencyError
+        If matplotlib is not installed (``pip install "metapool[plot]"``).
 
     Notes
     -----
@@ -389,6 +452,17 @@ def forest_plot(
     Square areas are proportional to those weights, relative to the largest;
     squares smaller than 2.5 pt are drawn at 2.5 pt so that they remain visible.
     Ratio measures are drawn on a log axis labelled on the natural scale.
+
+    Extreme values keep the table readable: a number whose fixed-point text
+    would be wider than its scientific notation (at 2 decimals, 100000 and
+    above) is written as ``1.23e+05``, and a ratio that would round to
+    ``0.00`` as ``4.00e−04``; the back-transform of a log ratio too large for
+    a float is computed from the logarithm (``exp(800)`` is ``2.73e+347``).
+    Missing values are written ``NA`` (or left blank in text columns). The
+    default axis never reaches beyond 10^±300 (ratios) or ±1e300, with ticks
+    at round powers of ten beyond RevMan's 0.001-1000; an estimate beyond
+    the axis is shown by its arrowheads (a pooled one by an arrowhead in the
+    diamond's colour).
 
     The artists carry ``gid`` values, so that they can be found and restyled
     (and they become element ids in SVG files): ``study-square-<i>``,
@@ -425,18 +499,38 @@ def forest_plot(
     >>> plt.close(fig)
     """
     owner = "forest_plot"
+    require_matplotlib(owner)
     ax = check_ax(owner, ax)
     long_labels = check_choice(owner, "long_labels", long_labels, ("wrap", "truncate"))
-    for name, value in (("fontsize", fontsize), ("plot_width", plot_width)):
-        if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-            raise InvalidParameterError(
-                f"The '{name}' parameter of {owner} must be a positive number. Got {value!r}."
-            )
-    if max_label_width is not None and not max_label_width > 0:
-        raise InvalidParameterError(
-            f"The 'max_label_width' parameter of {owner} must be positive or None. "
-            f"Got {max_label_width!r}."
+    fontsize = check_positive(owner, "fontsize", fontsize)  # type: ignore[assignment]
+    plot_width = check_positive(owner, "plot_width", plot_width)  # type: ignore[assignment]
+    max_label_width = check_positive(owner, "max_label_width", max_label_width, optional=True)
+    dpi = check_positive(owner, "dpi", dpi, optional=True)
+    for name, flag in (
+        ("prediction", prediction),
+        ("show_excluded", show_excluded),
+        ("overall", overall),
+        ("higher_is_better", higher_is_better),
+    ):
+        check_bool(owner, name, flag)
+    for name, text in (
+        ("label_experimental", label_experimental),
+        ("label_control", label_control),
+        ("title", title),
+    ):
+        check_optional_str(owner, name, text)
+    if not isinstance(fontfamily, str):
+        raise MetapoolTypeError(
+            f"The 'fontfamily' parameter of {owner} must be a str, e.g. 'sans-serif'. "
+            f"Got {type(fontfamily).__name__} ({short_repr(fontfamily)})."
         )
+    for name, value in (
+        ("color", color),
+        ("diamond_color", diamond_color),
+        ("line_color", line_color),
+    ):
+        check_color(owner, name, value)
+    path = check_path(owner, path)
     table = build_table(
         result,
         columns=columns,
@@ -453,10 +547,7 @@ def forest_plot(
     )
     m = TextMeasurer(fontfamily, fontsize)
     if max_label_width is not None:
-        shorten = wrap_words if long_labels == "wrap" else truncate
-        for row in table.rows:
-            if row.kind in ("study", "excluded", "subgroup"):
-                row.cells["study"] = shorten(row.cells["study"], max_label_width, m, row.bold)
+        _shorten_texts(table, max_label_width, long_labels, m)
 
     log_scale = table.log_scale
     null = 1.0 if log_scale else 0.0
@@ -473,8 +564,9 @@ def forest_plot(
         limits, ticks = _style.forest_ticks(extent, log_scale)
     else:
         ticks = _style.log_ticks(*limits) if log_scale else _style.linear_ticks(*limits)
-    if xticks is not None:
-        ticks = tuple(float(t) for t in xticks)
+    given_ticks = check_ticks(owner, "xticks", xticks, log_scale)
+    if given_ticks is not None:
+        ticks = given_ticks
     tol = 1e-9 * (limits[1] - limits[0])
     ticks = tuple(t for t in ticks if limits[0] - tol <= t <= limits[1] + tol)
     left_label, right_label = (
@@ -580,7 +672,7 @@ class _Drawer:
             "parse_math": False,
             "linespacing": _LEADING,
         }
-        self.to_x: Callable[[float], float] = math.exp if table.log_scale else float
+        self.to_x: Callable[[float], float] = _style.safe_exp if table.log_scale else float
 
     def at(self, dx: float) -> Transform:
         """x in Axes fraction shifted by ``dx`` inches; y in row units."""
@@ -693,8 +785,6 @@ class _Drawer:
 
     def study(self, row: Row, y: float, limits: tuple[float, float], side: float) -> None:
         from matplotlib.lines import Line2D
-        from matplotlib.markers import MarkerStyle
-        from matplotlib.path import Path
 
         interval = row.interval()
         if interval is None:
@@ -722,21 +812,9 @@ class _Drawer:
             (high > hi_lim, hi_lim, -1.0, "high"),
         ):
             if beyond:
-                head = Path([(0.0, 0.0), (1.6 * sign, 0.55), (1.6 * sign, -0.55), (0.0, 0.0)])
-                self.ax.add_line(
-                    Line2D(
-                        [edge],
-                        [y],
-                        marker=MarkerStyle(head),
-                        markersize=6.0,
-                        color=ink,
-                        markeredgewidth=0,
-                        linestyle="none",
-                        clip_on=False,
-                        zorder=2,
-                        gid=f"ci-arrow-{index}-{end}",
-                    )
-                )
+                self.arrow(edge, y, sign, ink, f"ci-arrow-{index}-{end}")
+        if not lo_lim <= est <= hi_lim:
+            return  # the estimate is off the axis: only its arrowheads show the interval
         self.ax.add_line(
             Line2D(
                 [est],
@@ -751,18 +829,58 @@ class _Drawer:
             )
         )
 
-    def diamond(self, row: Row, y: float) -> None:
+    def arrow(self, x: float, y: float, sign: float, color: str, gid: str) -> None:
+        """An arrowhead with its tip at ``x`` pointing left (``sign`` 1) or right (-1)."""
+        from matplotlib.lines import Line2D
+        from matplotlib.markers import MarkerStyle
+        from matplotlib.path import Path
+
+        head = Path([(0.0, 0.0), (1.6 * sign, 0.55), (1.6 * sign, -0.55), (0.0, 0.0)])
+        self.ax.add_line(
+            Line2D(
+                [x],
+                [y],
+                marker=MarkerStyle(head),
+                markersize=6.0,
+                color=color,
+                markeredgewidth=0,
+                linestyle="none",
+                clip_on=False,
+                zorder=2,
+                gid=gid,
+            )
+        )
+
+    def diamond(self, row: Row, y: float, limits: tuple[float, float]) -> None:
         from matplotlib.patches import Polygon
 
         interval = row.interval()
         if interval is None:
             return
-        est, low, high = (self.to_x(v) for v in interval)
+        est, low, high = interval
         h = _DIAMOND * row.height
         name = "total" if row.gid == "total" else row.gid.removesuffix("-pooled")
+        # Cut on the analysis scale (a diamond has straight edges on a log axis),
+        # so that no vertex lies beyond the range of floats.
+        f: Callable[[float], float] = math.log if self.table.log_scale else float
+        band = (f(limits[0]), f(limits[1]))
+        if high < band[0] or low > band[1]:  # wholly beyond the axis: an arrowhead
+            outside_low = high < band[0]
+            self.arrow(
+                limits[0] if outside_low else limits[1],
+                y,
+                1.0 if outside_low else -1.0,
+                self.opts.diamond_color,
+                f"pooled-arrow-{name}",
+            )
+            return
+        points = clip_polygon(
+            [(low, y), (est, y - h), (high, y), (est, y + h)],
+            *drawing_band(band, self.table.log_scale),
+        )
         self.ax.add_patch(
             Polygon(
-                [(low, y), (est, y - h), (high, y), (est, y + h)],
+                [(self.to_x(x), yy) for x, yy in points],
                 closed=True,
                 facecolor=self.opts.diamond_color,
                 edgecolor="none",
@@ -886,14 +1004,19 @@ def _draw(
     ax.axvline(null, color=opts.line_color, lw=0.6, zorder=1, gid="null-line")
     # Squares: area proportional to weight, the largest filling most of a row.
     unit_pt = ax.get_window_extent().height / body * 72.0 / d.fig.dpi
-    weights = [r.weight for r in table.rows if r.kind == "study" and r.weight is not None]
+    weights = [
+        r.weight
+        for r in table.rows
+        if r.kind == "study" and r.weight is not None and math.isfinite(r.weight)
+    ]
     w_max = max(weights, default=1.0) or 1.0
     for row, y in zip(table.rows, centres, strict=True):
         if row.kind == "study":
-            side = _MAX_SQUARE * unit_pt * math.sqrt((row.weight or 0.0) / w_max)
+            weight = row.weight if row.weight is not None and math.isfinite(row.weight) else 0.0
+            side = _MAX_SQUARE * unit_pt * math.sqrt(max(weight, 0.0) / w_max)
             d.study(row, y, limits, max(_MIN_SQUARE, side))
         elif row.kind == "pooled":
-            d.diamond(row, y)
+            d.diamond(row, y, limits)
         elif row.kind == "prediction":
             d.prediction(row, y)
         d.cells(row, y)

@@ -14,7 +14,27 @@ from numpy.typing import NDArray
 from metapool._validation import check_level
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError
 from metapool.plotting import _style
-from metapool.plotting._axes import check_ax, check_limits, root_figure, save, set_effect_axis
+from metapool.plotting._axes import (
+    clip_polygon,
+    clip_segment,
+    drawing_band,
+    root_figure,
+    save,
+    set_effect_axis,
+)
+from metapool.plotting._checks import (
+    check_ax,
+    check_bool,
+    check_color,
+    check_figsize,
+    check_limits,
+    check_optional_str,
+    check_path,
+    check_positive,
+    check_ticks,
+    require_matplotlib,
+    short_repr,
+)
 from metapool.results import MetaResult
 
 if TYPE_CHECKING:
@@ -28,6 +48,8 @@ __all__ = ["funnel_plot"]
 #: et al. (2008) and metafor: white where nothing is significant, darkest just
 #: outside it, lighter the more significant.
 _DARKEST, _LIGHTEST = 0.62, 0.90
+#: Largest log ratio whose exponential is a finite float.
+_MAX_EXP = 709.0
 
 
 def _alpha_text(alpha: float) -> str:
@@ -146,7 +168,8 @@ def funnel_plot(
     ax : matplotlib Axes, optional
         Draw into this Axes instead of a new figure.
     path : str or path-like, optional
-        Save the figure there (PNG, PDF, SVG, … by the suffix).
+        Save the figure there (PNG, PDF, SVG, … by the suffix; PNG without
+        one). A suffix matplotlib cannot write is an error.
     dpi : float, optional
         Resolution used when saving to ``path``.
 
@@ -157,9 +180,15 @@ def funnel_plot(
     Raises
     ------
     InvalidParameterError
-        For contour levels outside (0, 1) or invalid limits.
+        For contour levels outside (0, 1), invalid limits or ticks, an
+        unknown colour or legend location, a size that is not positive, or a
+        ``path`` whose suffix matplotlib cannot write. The message names the
+        parameter and the value.
     MetapoolTypeError
-        If ``result`` is not a MetaResult or ``trimfill`` lacks ``.filled``.
+        If ``result`` is not a MetaResult, ``trimfill`` lacks ``.filled``, or
+        another argument has the wrong type (``ax``, flags, texts).
+    MissingDependencyError
+        If matplotlib is not installed (``pip install "metapool[plot]"``).
 
     Notes
     -----
@@ -171,6 +200,12 @@ def funnel_plot(
     (which suggests other causes of asymmetry) [3]_. Sterne et al. [2]_
     recommend not to test or interpret funnel asymmetry with fewer than 10
     studies.
+
+    The default axis holds every study and the pseudo-confidence region,
+    but never reaches beyond 10^±300 (ratios) or ±1e300; studies beyond the
+    axis (there, or outside a given ``xlim``) are drawn as arrowheads on its
+    edge at their standard error (``funnel-beyond-low``/``-high``). Lines and
+    contours are cut where they leave the axis, keeping their slope.
 
     Artists carry gids: ``funnel-study`` (one Line2D with a marker per study),
     ``funnel-filled``, ``pooled-line``, ``pooled-line-observed``,
@@ -203,15 +238,41 @@ def funnel_plot(
     >>> plt.close(fig)
     """
     owner = "funnel_plot"
+    require_matplotlib(owner)
     if not isinstance(result, MetaResult):
         raise MetapoolTypeError(
-            f"funnel_plot needs a MetaResult (the result of a model's fit()). "
-            f"Got {type(result).__name__}."
+            "The 'result' parameter of funnel_plot must be a MetaResult (the result of a "
+            f"model's fit()). Got {type(result).__name__} ({short_repr(result)})."
         )
     ax = check_ax(owner, ax)
     levels = _check_levels(contours)
+    check_bool(owner, "pseudo_ci", pseudo_ci)
+    for name, text in (("xlabel", xlabel), ("ylabel", ylabel), ("title", title)):
+        check_optional_str(owner, name, text)
+    check_color(owner, "color", color)
+    legend = _check_legend(legend)
+    fontsize = check_positive(owner, "fontsize", fontsize)  # type: ignore[assignment]
+    if not isinstance(fontfamily, str):
+        raise MetapoolTypeError(
+            f"The 'fontfamily' parameter of {owner} must be a str, e.g. 'sans-serif'. "
+            f"Got {type(fontfamily).__name__} ({short_repr(fontfamily)})."
+        )
+    figsize = check_figsize(owner, figsize)
+    path = check_path(owner, path)
+    dpi = check_positive(owner, "dpi", dpi, optional=True)
     log_scale = result.log_scale
-    to_x = np.exp if log_scale else (lambda v: np.asarray(v, dtype=np.float64))
+    limits = check_limits(owner, "xlim", xlim, log_scale)
+    given_ticks = check_ticks(owner, "xticks", xticks, log_scale)
+
+    def to_x(v: Any) -> NDArray[np.float64]:
+        """Analysis scale to the axis' natural scale (finite also for huge log ratios)."""
+        a = np.asarray(v, dtype=np.float64)
+        return np.exp(np.clip(a, -_MAX_EXP, _MAX_EXP)) if log_scale else a
+
+    def to_u(x: float) -> float:
+        """The axis' natural scale back to the analysis scale."""
+        return math.log(x) if log_scale else x
+
     null = 0.0  # on the analysis scale
     z = NormalDist().inv_cdf(
         0.5 + (result.level if level is None else check_level(owner, level)) / 2
@@ -226,22 +287,30 @@ def funnel_plot(
         if adjusted is not None:
             centre = adjusted
     all_se = np.concatenate([se, fse])
+    all_se = all_se[np.isfinite(all_se)]
     se_max = float(all_se.max()) * 1.08 if all_se.size and all_se.max() > 0 else 1.0
+    has_centre = math.isfinite(centre)
 
-    limits = check_limits(owner, "xlim", xlim, log_scale)
     if limits is None:
+        # Every study, the pseudo-confidence region at its widest and the null
+        # with contours; never beyond 10**±300 (ratios) or ±1e300.
+        bound = _style.MAX_LOG10 * math.log(10.0) if log_scale else _style.MAX_LINEAR
         xs = [yi, fy]
-        if pseudo_ci:
+        if pseudo_ci and has_centre:
             xs.append(np.array([centre - z * se_max, centre + z * se_max]))
         if levels:
             xs.append(np.array([null]))
-        values = np.concatenate(xs)
-        low, high = float(values.min()), float(values.max())
+        values = np.clip(np.concatenate(xs), -bound, bound)
+        values = values[np.isfinite(values)]
+        low, high = (float(values.min()), float(values.max())) if values.size else (-1.0, 1.0)
         pad = 0.04 * (high - low) if high > low else 0.5
-        limits = (float(to_x(low - pad)), float(to_x(high + pad)))
+        low, high = max(low - pad, -bound), min(high + pad, bound)
+        limits = (float(to_x(low)), float(to_x(high)))
+    band = (to_u(limits[0]), to_u(limits[1]))  # the axis on the analysis scale
+    shapes = drawing_band(band, log_scale)  # shapes are cut to this range before they are drawn
     ticks = (
-        tuple(float(t) for t in xticks)
-        if xticks is not None
+        given_ticks
+        if given_ticks is not None
         else (_style.log_ticks(*limits) if log_scale else _style.linear_ticks(*limits))
     )
 
@@ -253,6 +322,18 @@ def funnel_plot(
         fig = plt.figure(figsize=size, layout="constrained")
         ax = fig.add_subplot()
     fig = root_figure(ax)
+    # The axes first, so that nothing drawn later rescales them (a log axis
+    # autoscaled to a point at 1e307 would overflow).
+    ax.set_ylim(se_max, 0.0)
+    set_effect_axis(
+        ax,
+        log_scale=log_scale,
+        limits=limits,
+        ticks=ticks,
+        fontsize=fontsize,
+        fontfamily=fontfamily,
+        color="black",
+    )
 
     handles: list[Artist] = []
     text_kw: dict[str, Any] = {"fontsize": fontsize, "fontfamily": fontfamily}
@@ -276,10 +357,13 @@ def funnel_plot(
         ax.add_patch(background)
         for i, lv in reversed(list(enumerate(levels))):
             zl = NormalDist().inv_cdf(0.5 + lv / 2)
-            apex, base = float(to_x(null)), to_x(np.array([null - zl * se_max, null + zl * se_max]))
+            triangle = [(null - zl * se_max, se_max), (null, 0.0), (null + zl * se_max, se_max)]
+            points = clip_polygon(triangle, *shapes)
+            if not points:
+                continue
             ax.add_patch(
                 Polygon(
-                    [(float(base[0]), se_max), (apex, 0.0), (float(base[1]), se_max)],
+                    [(float(to_x(x)), y) for x, y in points],
                     closed=True,
                     facecolor=shades[i],
                     edgecolor="none",
@@ -297,10 +381,9 @@ def funnel_plot(
             handles.append(Patch(facecolor=shade, edgecolor="0.45", linewidth=0.5, label=label))
 
     # ---- pseudo-confidence region about the pooled estimate
-    if pseudo_ci:
-        ys = [se_max, 0.0, se_max]
-        region = to_x(np.array([centre - z * se_max, centre, centre + z * se_max]))
-        ax.plot(region, ys, color=color, lw=0.7, ls=(0, (4, 3)), zorder=2, gid="pseudo-ci")
+    if pseudo_ci and has_centre:
+        rx, ry = _region_lines(centre, z, se_max, shapes)
+        ax.plot(to_x(rx), ry, color=color, lw=0.7, ls=(0, (4, 3)), zorder=2, gid="pseudo-ci")
         (pooled_line,) = ax.plot(
             [float(to_x(centre))] * 2,
             [0.0, se_max],
@@ -309,7 +392,7 @@ def funnel_plot(
             zorder=2,
             gid="pooled-line",
         )
-        if trimfill is not None and centre != result.estimate:
+        if trimfill is not None and centre != result.estimate and math.isfinite(result.estimate):
             pooled_line.set_label("Adjusted estimate")
             ax.plot(
                 [float(to_x(result.estimate))] * 2,
@@ -335,6 +418,7 @@ def funnel_plot(
         gid="funnel-study",
         label="Observed studies" if trimfill is not None else "Studies",
     )[0]
+    _beyond_markers(ax, yi, se, band, limits, color, filled=True, gid="funnel-beyond")
     if trimfill is not None:
         filled = ax.plot(
             to_x(fy),
@@ -349,6 +433,7 @@ def funnel_plot(
             gid="funnel-filled",
             label="Filled studies" if fy.size else "Filled studies (none)",
         )[0]
+        _beyond_markers(ax, fy, fse, band, limits, color, filled=False, gid="funnel-filled-beyond")
         handles[:0] = [studies, filled]
         if pseudo_ci:
             handles += [
@@ -358,16 +443,6 @@ def funnel_plot(
                 if line.get_gid() == gid and not str(line.get_label()).startswith("_")
             ]
 
-    ax.set_ylim(se_max, 0.0)
-    set_effect_axis(
-        ax,
-        log_scale=log_scale,
-        limits=limits,
-        ticks=ticks,
-        fontsize=fontsize,
-        fontfamily=fontfamily,
-        color="black",
-    )
     ax.tick_params(axis="y", labelsize=fontsize, length=3.0, width=0.6, pad=2.0)
     for tick_label in ax.get_yticklabels():
         tick_label.set_fontfamily(fontfamily)
@@ -401,3 +476,77 @@ def funnel_plot(
             ax.legend(handles=handles, **kw)
     save(fig, path, dpi)
     return fig
+
+
+def _check_legend(legend: object) -> bool | str:
+    """True, False or a matplotlib legend location such as "upper right"."""
+    if isinstance(legend, (bool, np.bool_)):
+        return bool(legend)
+    from matplotlib.legend import Legend
+
+    locations = list(Legend.codes)
+    if not isinstance(legend, str) or legend not in locations:
+        raise InvalidParameterError(
+            "The 'legend' parameter of funnel_plot must be True, False or a legend location "
+            f"({', '.join(map(repr, locations))}). Got {short_repr(legend)}."
+        )
+    return legend
+
+
+def _region_lines(
+    centre: float, z: float, se_max: float, band: tuple[float, float]
+) -> tuple[list[float], list[float]]:
+    """The two sides of the pseudo-confidence region cut to the axis (analysis scale).
+
+    Cut on the analysis scale, the sides keep their slope; a side wholly beyond
+    the axis is left out (NaN separates the two pieces).
+    """
+    apex = (centre, 0.0)
+    sides = [
+        clip_segment(apex, (centre + sign * z * se_max, se_max), *band) for sign in (-1.0, 1.0)
+    ]
+    left, right = sides
+    if left is not None and right is not None and left[0] == apex and right[0] == apex:
+        points = [left[1], apex, right[1]]
+        return [p[0] for p in points], [p[1] for p in points]
+    xs: list[float] = []
+    ys: list[float] = []
+    for side in sides:
+        if side is not None:
+            xs += [side[0][0], side[1][0], math.nan]
+            ys += [side[0][1], side[1][1], math.nan]
+    return xs, ys
+
+
+def _beyond_markers(
+    ax: Axes,
+    yi: NDArray[np.float64],
+    se: NDArray[np.float64],
+    band: tuple[float, float],
+    limits: tuple[float, float],
+    color: str,
+    *,
+    filled: bool,
+    gid: str,
+) -> None:
+    """Studies beyond the x axis as arrowheads on its edge, at their standard error."""
+    for side, beyond, edge, marker in (
+        ("low", yi < band[0], limits[0], "<"),
+        ("high", yi > band[1], limits[1], ">"),
+    ):
+        if not beyond.any():
+            continue
+        ax.plot(
+            [edge] * int(beyond.sum()),
+            se[beyond],
+            linestyle="none",
+            marker=marker,
+            markersize=4.5,
+            color=color,
+            markerfacecolor=color if filled else "white",
+            markeredgecolor=color,
+            markeredgewidth=0 if filled else 0.8,
+            clip_on=False,
+            zorder=3,
+            gid=f"{gid}-{side}",
+        )

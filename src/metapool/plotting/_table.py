@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from statistics import NormalDist
 from typing import Any, Literal
 
@@ -16,8 +16,18 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._data import is_missing
+from metapool._validation import study_name
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError
-from metapool.plotting._style import fmt_data, fmt_num, measure_title, method_title
+from metapool.plotting._style import (
+    fmt_data,
+    fmt_exp,
+    fmt_num,
+    level_percent,
+    measure_title,
+    method_title,
+    tidy_note,
+)
 from metapool.results import MetaResult
 from metapool.subgroups import SubgroupResult
 
@@ -30,6 +40,8 @@ RowKind = Literal[
 
 #: Columns every forest plot can show, besides the user's extra columns.
 BUILTIN_COLUMNS = ("study", "experimental", "control", "weight", "effect", "plot")
+#: Most decimals a number in the table can have (a float holds about 16 digits).
+MAX_DECIMALS = 10
 
 _ARM_COLUMNS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     # kind -> arm -> (key, header)
@@ -107,7 +119,7 @@ def _arm_kind(arms: Mapping[str, NDArray[np.float64]]) -> str | None:
 
 
 def _resolve_columns(
-    columns: Sequence[str] | None,
+    columns: object,
     extra: Sequence[str],
     arm_kind: str | None,
     group_names: tuple[str, str],
@@ -127,6 +139,12 @@ def _resolve_columns(
             keys += ["experimental", "control"]
         keys += ["weight", "effect", "plot"]
     else:
+        if not isinstance(columns, Iterable):
+            raise MetapoolTypeError(
+                "The 'columns' parameter of forest_plot must be a sequence of column names, "
+                f"e.g. ('study', 'effect', 'plot'). Got {type(columns).__name__} "
+                f"({_short_repr(columns)})."
+            )
         keys = [str(c) for c in columns]
         for key in keys:
             if key not in allowed:
@@ -192,34 +210,66 @@ def _resolve_columns(
     return out
 
 
+def _key_kind(value: Any) -> str:
+    """Which values can be compared with one another as sort keys."""
+    if _is_number(value) or isinstance(value, bool):
+        return "number"
+    return type(value).__name__
+
+
+def _check_sort_keys(keys: list[Any], overall: MetaResult) -> None:
+    """All sort keys of one comparable kind (missing ones aside), else a clear error."""
+    first: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if not is_missing(key):
+            first.setdefault(_key_kind(key), i)
+    if len(first) > 1:
+        (kind_a, i), (kind_b, j) = list(first.items())[:2]
+        rows = [int(r) for r in overall.effects.index]
+        raise MetapoolTypeError(
+            "The 'sort_by' parameter of forest_plot must hold sort keys that can be "
+            f"compared with one another; {study_name(rows[i], overall.labels[i])} has "
+            f"{keys[i]!r} ({kind_a}) but {study_name(rows[j], overall.labels[j])} has "
+            f"{keys[j]!r} ({kind_b})."
+        )
+
+
 def _study_order(
     positions: list[int],
     sort_by: str | Sequence[Any] | None,
     weights: NDArray[np.float64],
     yi: NDArray[np.float64],
 ) -> list[int]:
+    """``positions`` in plotting order; missing (NaN) keys go last, ties keep their order."""
     if sort_by is None:
         return positions
     if isinstance(sort_by, str):
-        if sort_by == "weight":
-            return sorted(positions, key=lambda i: -weights[i])
-        if sort_by == "effect":
-            return sorted(positions, key=lambda i: yi[i])
+        if sort_by.lower() == "weight":
+            return sorted(positions, key=lambda i: (bool(np.isnan(weights[i])), -weights[i]))
+        if sort_by.lower() == "effect":
+            return sorted(positions, key=lambda i: (bool(np.isnan(yi[i])), yi[i]))
         raise InvalidParameterError(
             "The 'sort_by' parameter of forest_plot must be 'weight', 'effect', None or a "
             f"sequence of one sort key per study. Got {sort_by!r}."
         )
     keys = list(sort_by)
-    return sorted(positions, key=lambda i: keys[i])
+    missing = [is_missing(k) for k in keys]
+    return sorted(positions, key=lambda i: (True, 0) if missing[i] else (False, keys[i]))
 
 
 def _check_per_study(name: str, values: Sequence[Any], k: int) -> list[Any]:
-    if isinstance(values, str):
+    if isinstance(values, (str, bytes)):
         raise MetapoolTypeError(
             f"The '{name}' parameter of forest_plot must be a sequence with one value per "
             f"study. Got the string {values!r}."
         )
-    out = list(values)
+    try:
+        out = list(values)
+    except TypeError:
+        raise MetapoolTypeError(
+            f"The '{name}' parameter of forest_plot must be a sequence with one value per "
+            f"study. Got {type(values).__name__} ({_short_repr(values)})."
+        ) from None
     if len(out) != k:
         raise InvalidParameterError(
             f"The '{name}' parameter of forest_plot must have one value per study ({k}). "
@@ -228,16 +278,51 @@ def _check_per_study(name: str, values: Sequence[Any], k: int) -> list[Any]:
     return out
 
 
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _weight_text(weight: float) -> str:
+    """A weight in percent, ``"NA"`` if it is not a number."""
+    return f"{weight:.1f}%" if math.isfinite(weight) else "NA"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _cell_text(value: Any) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else fmt_data(float(value))
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    """A value of a user's column or label as text; missing values are blank."""
+    if is_missing(value):
+        return ""
+    if _is_number(value):
         return fmt_data(float(value))
-    return "" if value is None else str(value)
+    return str(value)
+
+
+def _check_extra(extra_columns: object) -> dict[str, Any]:
+    if extra_columns is None:
+        return {}
+    if not isinstance(extra_columns, Mapping):
+        raise MetapoolTypeError(
+            "The 'extra_columns' parameter of forest_plot must be a mapping of column name "
+            f"to values, e.g. {{'Dose': ['10 mg', ...]}}. Got {type(extra_columns).__name__} "
+            f"({_short_repr(extra_columns)})."
+        )
+    for name in extra_columns:
+        if not isinstance(name, str):
+            raise MetapoolTypeError(
+                "The 'extra_columns' parameter of forest_plot must have str column names. "
+                f"Got {name!r} ({type(name).__name__})."
+            )
+        if name in BUILTIN_COLUMNS:
+            raise InvalidParameterError(
+                "The 'extra_columns' parameter of forest_plot must not reuse the name of a "
+                f"built-in column ({', '.join(map(repr, BUILTIN_COLUMNS))}). Got {name!r}."
+            )
+    return dict(extra_columns)
 
 
 class _Builder:
@@ -259,7 +344,7 @@ class _Builder:
         self.labels = (
             list(overall.labels)
             if labels is None
-            else [str(x) for x in _check_per_study("labels", labels, self.k)]
+            else [_cell_text(x) for x in _check_per_study("labels", labels, self.k)]
         )
         self.extra = {
             name: _check_per_study(f"extra_columns[{name!r}]", values, self.k)
@@ -271,17 +356,22 @@ class _Builder:
         #: weight (percent) of each study; per subgroup when there is no overall total
         self.weights = np.asarray(overall.weights, dtype=float)
         self.z = NormalDist().inv_cdf(0.5 + overall.level / 2)
-        self.back = math.exp if overall.log_scale else (lambda x: x)
+        self.log_scale = overall.log_scale
+
+    def fmt(self, value: float) -> str:
+        """A value on the analysis scale as shown: back-transformed for ratios."""
+        if self.log_scale:
+            return fmt_exp(value, self.decimals)
+        return fmt_num(value, self.decimals)
 
     def effect_parts(self, est: float, low: float, high: float) -> tuple[str, str, str]:
-        d, f = self.decimals, self.back
-        return fmt_num(f(est), d), f"[{fmt_num(f(low), d)},", f"{fmt_num(f(high), d)}]"
+        return self.fmt(est), f"[{self.fmt(low)},", f"{self.fmt(high)}]"
 
     def study_row(self, i: int) -> Row:
         yi = float(self.overall.yi[i])
         half = self.z * math.sqrt(float(self.overall.vi[i]))
         weight = float(self.weights[i])
-        cells = {"study": self.labels[i], "weight": f"{weight:.1f}%"}
+        cells = {"study": self.labels[i], "weight": _weight_text(weight)}
         for key, values in self.arms.items():
             decimals = self.arm_decimals if key[:-1] in ("mean", "sd") else None
             cells[key] = fmt_data(float(values[i]), decimals)
@@ -301,9 +391,9 @@ class _Builder:
     def pooled_rows(
         self, result: MetaResult, positions: list[int], name: str, gid: str
     ) -> list[Row]:
-        pct = round(100 * result.level)
+        pct = level_percent(result.level)
         weight = float(self.weights[positions].sum())
-        cells = {"study": f"{name} ({pct}% CI)", "weight": f"{weight:.1f}%"}
+        cells = {"study": f"{name} ({pct}% CI)", "weight": _weight_text(weight)}
         if self.arm_kind is not None:
             for key in ("n1", "n2"):
                 cells[key] = fmt_data(float(self.arms[key][positions].sum()))
@@ -345,12 +435,11 @@ class _Builder:
         if not pi.estimable:
             cells["effect"] = "Not estimable"
             return Row(kind="prediction", gid="prediction", cells=cells)
-        d, f = self.decimals, self.back
         return Row(
             kind="prediction",
             gid="prediction",
             cells=cells,
-            effect=("", f"[{fmt_num(f(pi.low), d)},", f"{fmt_num(f(pi.high), d)}]"),
+            effect=("", f"[{self.fmt(pi.low)},", f"{self.fmt(pi.high)}]"),
             estimate=result.estimate,
             low=pi.low,
             high=pi.high,
@@ -361,10 +450,37 @@ class _Builder:
             Row(
                 kind="excluded",
                 gid=f"excluded-{j}",
-                cells={"study": e.label, "effect": "Not estimable"},
+                cells={"study": _cell_text(e.label), "effect": "Not estimable"},
             )
             for j, e in enumerate(self.overall.excluded)
         ]
+
+
+def _check_decimals(name: str, value: object) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not 0 <= value <= MAX_DECIMALS
+    ):
+        raise InvalidParameterError(
+            f"The '{name}' parameter of forest_plot must be an integer from 0 to "
+            f"{MAX_DECIMALS}. Got {_short_repr(value)}."
+        )
+    return int(value)
+
+
+def _check_group_names(value: object) -> tuple[str, str]:
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise InvalidParameterError(
+            "The 'group_names' parameter of forest_plot must be a pair of str, e.g. "
+            f"('Experimental', 'Control'). Got {_short_repr(value)}."
+        )
+    return value[0], value[1]
 
 
 def build_table(
@@ -391,20 +507,27 @@ def build_table(
         show_total = True
     else:
         raise MetapoolTypeError(
-            "forest_plot needs a MetaResult or a SubgroupResult (the result of a model's "
-            f"fit() or of subgroup_analysis()). Got {type(obj).__name__}."
+            "The 'result' parameter of forest_plot must be a MetaResult or a SubgroupResult "
+            "(the result of a model's fit() or of subgroup_analysis()). "
+            f"Got {type(obj).__name__} ({_short_repr(obj)})."
         )
-    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
-        raise InvalidParameterError(
-            f"The 'decimals' parameter of forest_plot must be an integer >= 0. Got {decimals!r}."
-        )
+    decimals = _check_decimals("decimals", decimals)
+    if arm_decimals is not None:
+        arm_decimals = _check_decimals("arm_decimals", arm_decimals)
     if sort_by is not None and not isinstance(sort_by, str):
         sort_by = _check_per_study("sort_by", sort_by, overall.k)
+        _check_sort_keys(sort_by, overall)
+    group_names = _check_group_names(group_names)
+    if measure_label is not None and not isinstance(measure_label, str):
+        raise MetapoolTypeError(
+            "The 'measure_label' parameter of forest_plot must be a str or None. "
+            f"Got {type(measure_label).__name__} ({_short_repr(measure_label)})."
+        )
     b = _Builder(
         overall,
-        decimals=int(decimals),
+        decimals=decimals,
         labels=labels,
-        extra_columns=dict(extra_columns or {}),
+        extra_columns=_check_extra(extra_columns),
         arm_decimals=arm_decimals,
     )
     effect_title = (
@@ -430,7 +553,14 @@ def build_table(
                 b.weights[member == name] = res.weights
         for g, (name, res) in enumerate(obj.results.items(), start=1):
             positions = [int(i) for i in np.flatnonzero(member == name)]
-            rows.append(Row(kind="subgroup", gid=f"subgroup-{g}", cells={"study": name}, bold=True))
+            rows.append(
+                Row(
+                    kind="subgroup",
+                    gid=f"subgroup-{g}",
+                    cells={"study": _cell_text(name)},
+                    bold=True,
+                )
+            )
             rows.extend(
                 b.study_row(i)
                 for i in _study_order(positions, sort_by, overall.weights, overall.yi)
@@ -440,14 +570,14 @@ def build_table(
                 Row(
                     kind="note",
                     gid=f"heterogeneity-{g}",
-                    cells={"study": res.revman_heterogeneity()},
+                    cells={"study": tidy_note(res.revman_heterogeneity())},
                 )
             )
             rows.append(
                 Row(
                     kind="note",
                     gid=f"overall-effect-{g}",
-                    cells={"study": res.revman_overall_effect()},
+                    cells={"study": tidy_note(res.revman_overall_effect())},
                 )
             )
             rows.append(Row(kind="blank", gid=f"blank-{g}", height=0.6))
@@ -471,8 +601,8 @@ def build_table(
             pi_row = b.prediction_row(overall)
             if pi_row is not None:
                 rows.append(pi_row)
-        footers.append((overall.revman_heterogeneity(), "heterogeneity-total"))
-        footers.append((overall.revman_overall_effect(), "overall-effect-total"))
+        footers.append((tidy_note(overall.revman_heterogeneity()), "heterogeneity-total"))
+        footers.append((tidy_note(overall.revman_overall_effect()), "overall-effect-total"))
     if isinstance(obj, SubgroupResult) and show_total:
         test = obj.test
         text = (
@@ -480,7 +610,7 @@ def build_table(
             if test.df >= 1 and math.isfinite(test.statistic)
             else "Test for subgroup differences: Not applicable"
         )
-        footers.append((text, "subgroup-differences"))
+        footers.append((tidy_note(text), "subgroup-differences"))
     return Table(
         columns=cols,
         rows=rows,

@@ -17,6 +17,10 @@ __all__ = ["TextMeasurer", "split_note", "truncate", "widest_piece", "wrap_words
 _DPI = 720.0
 
 
+def _lines(text: str) -> int:
+    return text.count("\n") + 1
+
+
 class TextMeasurer:
     """Widths (inches) of single- or multi-line strings in one font family and size."""
 
@@ -47,38 +51,101 @@ class TextMeasurer:
         return max(self._width(line, bold) for line in text.split("\n"))
 
 
-def wrap_words(text: str, width: float, measure: TextMeasurer, bold: bool = False) -> str:
-    """``text`` broken at spaces into lines no wider than ``width`` inches.
-
-    A single word wider than ``width`` keeps a line of its own.
-    """
-    if measure.width(text, bold) <= width:
-        return text
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if current and measure.width(candidate, bold) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    lines.append(current)
-    return "\n".join(lines)
+def _max_chars(width: float, measure: TextMeasurer) -> int:
+    """More characters than a line ``width`` inches wide can hold (none is narrower
+    than 0.15 em), so that very long strings are cut before they are measured."""
+    return int(width / (0.15 * measure.size / 72.0)) + 2
 
 
-def truncate(text: str, width: float, measure: TextMeasurer, bold: bool = False) -> str:
-    """``text`` cut and ended with "…" so that it is no wider than ``width`` inches."""
-    if measure.width(text, bold) <= width:
-        return text
+def _prefix_with_ellipsis(text: str, width: float, measure: TextMeasurer, bold: bool) -> str:
+    """The longest prefix of the one-line ``text`` that fits in ``width`` with "…" after it."""
+    text = text[: _max_chars(width, measure)]
     low, high = 0, len(text)
-    while low < high:  # the longest prefix that fits with the ellipsis
+    while low < high:
         mid = (low + high + 1) // 2
         if measure.width(text[:mid].rstrip() + "…", bold) <= width:
             low = mid
         else:
             high = mid - 1
     return text[:low].rstrip() + "…"
+
+
+def _break_word(word: str, width: float, measure: TextMeasurer, bold: bool) -> list[str]:
+    """``word`` cut into pieces no wider than ``width`` (at least one character each)."""
+    pieces: list[str] = []
+    limit = _max_chars(width, measure)
+    while len(word) > 1 and measure.width(word[:limit], bold) > width:
+        low, high = 1, min(len(word), limit) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if measure.width(word[:mid], bold) <= width:
+                low = mid
+            else:
+                high = mid - 1
+        pieces.append(word[:low])
+        word = word[low:]
+    pieces.append(word)
+    return pieces
+
+
+def wrap_words(
+    text: str,
+    width: float,
+    measure: TextMeasurer,
+    bold: bool = False,
+    max_lines: int | None = None,
+) -> str:
+    """``text`` broken at spaces into lines no wider than ``width`` inches.
+
+    A word wider than ``width`` is broken inside it, so that no line is wider
+    than ``width``. With ``max_lines``, a text that needs more lines is cut
+    after that many, the last one ending with "…". Line breaks in ``text`` are
+    kept.
+    """
+    if max_lines is not None:
+        text = text[: max_lines * (_max_chars(width, measure) + 1) + 1]
+    if measure.width(text, bold) <= width and (max_lines is None or _lines(text) <= max_lines):
+        return text
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if not current or measure.width(candidate, bold) <= width:
+                current = candidate
+                if measure.width(current, bold) <= width:
+                    continue
+                *done, current = _break_word(current, width, measure, bold)
+                lines.extend(done)
+            else:
+                lines.append(current)
+                *done, current = _break_word(word, width, measure, bold)
+                lines.extend(done)
+            if max_lines is not None and len(lines) > max_lines:
+                break
+        lines.append(current)
+        if max_lines is not None and len(lines) > max_lines:
+            break
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _prefix_with_ellipsis(lines[-1], width, measure, bold)
+    return "\n".join(lines)
+
+
+def truncate(text: str, width: float, measure: TextMeasurer, bold: bool = False) -> str:
+    """``text`` cut and ended with "…" so that it is no wider than ``width`` inches.
+
+    Each line of a multi-line text is cut on its own.
+    """
+    text = "\n".join(line[: _max_chars(width, measure) + 1] for line in text.split("\n"))
+    if measure.width(text, bold) <= width:
+        return text
+    return "\n".join(
+        line
+        if measure.width(line, bold) <= width
+        else _prefix_with_ellipsis(line, width, measure, bold)
+        for line in text.split("\n")
+    )
 
 
 def split_note(text: str, width: float, measure: TextMeasurer) -> str:

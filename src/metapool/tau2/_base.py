@@ -144,6 +144,12 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
             )
         instance: Tau2Estimator = cls()
         return instance
+    if isinstance(estimator, type):
+        raise MetapoolTypeError(
+            f"The 'tau2' parameter of {owner} must be an estimator object, not a class. "
+            f"Got the class {estimator.__name__}; pass an instance instead: "
+            f"tau2={estimator.__name__}()."
+        )
     if not isinstance(estimator, Tau2Estimator):
         raise MetapoolTypeError(
             f"The 'tau2' parameter of {owner} must be an estimator name or an object with a "
@@ -152,25 +158,39 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
     return estimator
 
 
-def checked(fit: Tau2Fit, owner: str, where: str = "") -> Tau2Fit:
+def checked(fit: object, owner: str, where: str = "", *, shape: tuple[int, ...] = ()) -> Tau2Fit:
     """Check an estimator's output before a model uses it.
 
-    Raises :class:`~metapool.exceptions.MetapoolError` when a τ² is negative or not
-    finite (a broken plug-in must not be silently truncated), and warns with a
-    :class:`~metapool.exceptions.ConvergenceWarning` naming the analyses whose
-    estimate did not converge (the flag stays on the result). ``where`` says in
-    which part of a computation the estimator ran.
+    Raises :class:`~metapool.exceptions.MetapoolTypeError` when ``estimate()``
+    did not return a :class:`Tau2Fit` or its arrays do not have the batch
+    ``shape`` (``()`` for one analysis); :class:`~metapool.exceptions.MetapoolError`
+    when a τ² is negative or not finite (a broken plug-in must not be silently
+    truncated). Warns with a :class:`~metapool.exceptions.ConvergenceWarning`
+    naming the analyses whose estimate did not converge (the flag stays on the
+    result). ``where`` says in which part of a computation the estimator ran.
     """
+    if not isinstance(fit, Tau2Fit):
+        raise MetapoolTypeError(
+            f"{owner}: the tau^2 estimator's estimate(){where} must return a "
+            f"metapool.tau2.Tau2Fit. Got {type(fit).__name__} ({fit!r:.60}) instead."
+        )
+    for name in ("tau2", "converged", "iterations"):
+        got = np.shape(getattr(fit, name))
+        if got != shape:
+            raise MetapoolTypeError(
+                f"{owner}: the tau^2 estimator {fit.method!r}{where} returned '{name}' of shape "
+                f"{got}; expected the batch shape {shape} (yi.shape[:-1])."
+            )
     tau2 = np.asarray(fit.tau2, dtype=np.float64)
     ok = np.isfinite(tau2) & (tau2 >= 0)
     if not ok.all():
         if tau2.ndim == 0:
-            got = f"{float(tau2)!r}"
+            got_value = f"{float(tau2)!r}"
         else:
             idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-            got = f"{float(tau2[idx])!r} (row {idx})"
+            got_value = f"{float(tau2[idx])!r} (row {idx})"
         raise MetapoolError(
-            f"{owner}: the tau^2 estimator {fit.method!r} returned {got}{where}; "
+            f"{owner}: the tau^2 estimator {fit.method!r} returned {got_value}{where}; "
             "an estimate must be finite and >= 0."
         )
     stuck = ~np.asarray(fit.converged, dtype=bool)
@@ -190,7 +210,8 @@ def checked(fit: Tau2Fit, owner: str, where: str = "") -> Tau2Fit:
 
 def closed_form(tau2: Array, method: str) -> Tau2Fit:
     """Wrap a closed-form estimate (always converged, no iterations)."""
-    tau2 = np.asarray(tau2, dtype=np.float64)
+    # ``+ 0.0`` turns a -0.0 (e.g. max(0, -0.0)) into 0.0
+    tau2 = np.asarray(tau2, dtype=np.float64) + 0.0
     return Tau2Fit(
         tau2=tau2,
         converged=np.ones(tau2.shape, dtype=bool),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import attrs
@@ -9,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._kernels import n_params, ols_rss, trace_p, wls
+from metapool.exceptions import InvalidParameterError
 from metapool.tau2._base import Tau2Fit, closed_form, register
 
 __all__ = ["DerSimonianLaird", "Fixed", "HedgesOlkin", "HunterSchmidt", "SidikJonkman"]
@@ -123,13 +125,17 @@ class HunterSchmidt:
         return closed_form(np.maximum(0.0, tau2), self.name)
 
 
-def _nonnegative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (np.isfinite(value) and value >= 0):
-        from metapool.exceptions import InvalidParameterError
-
+def _fixed_value(value: object) -> float:
+    """Convert and check the value of :class:`Fixed` (a real number, finite, >= 0)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if not (ok and math.isfinite(number) and number >= 0):
         raise InvalidParameterError(
             f"The 'value' parameter of Fixed must be a finite number >= 0. Got {value!r} instead."
         )
+    return number
 
 
 @attrs.frozen
@@ -152,7 +158,7 @@ class Fixed:
     0.05
     """
 
-    value: float = attrs.field(converter=float, validator=_nonnegative)
+    value: float = attrs.field(converter=_fixed_value)
     name: ClassVar[str] = "fixed"
 
     def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
