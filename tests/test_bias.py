@@ -437,6 +437,15 @@ def test_egger_intercept_is_location_and_scale_invariant(data, shift, scale) -> 
     # yi = b0 + b1 sei: shifting yi moves b0 only; (c yi, c² vi) scales b0 and sei alike,
     # so Egger's intercept b1 and every test statistic stay the same.
     yi, vi = data
+    # With a (numerically) perfect fit of Egger's regression its residual variance is
+    # rounding noise and the t statistic is noise too (~1e9 on k = 3 points on a line):
+    # the law is stated for fits whose residuals are above rounding.
+    sei = np.sqrt(vi)
+    design = np.column_stack([np.ones_like(sei), sei])
+    w = 1 / vi
+    coef = np.linalg.lstsq(design * np.sqrt(w)[:, None], yi * np.sqrt(w), rcond=None)[0]
+    rss = float((w * (yi - design @ coef) ** 2).sum())
+    assume(rss > 1e-16 * float((w * yi**2).sum() + 1))
     for model in ("lm", "rma"):
         a = quiet(mp.egger_test, _gen(yi, vi), model)
         b = quiet(mp.egger_test, _gen(scale * yi + shift, scale**2 * vi), model)
@@ -531,6 +540,12 @@ def test_filled_studies_mirror_the_most_extreme_studies(data, random, estimator)
         tf = quiet(mp.trim_and_fill, res, estimator)
     except InvalidDataError:
         assume(False)  # Q0 undefined for these data
+        return
+    except mp.exceptions.MetapoolError as exc:
+        # k0 oscillating between two values: metafor's trimfill stops too ("did not
+        # converge"), e.g. on yi = (0, 2, 0.1, 2, -1, 1.778, 2, 2, -0.316, 0) with DL and Q0
+        assert "did not settle" in str(exc)
+        assume(False)
         return
     src = np.array(tf.filled_from, dtype=int)
     assert tf.filled.k == tf.k0 == src.size and tf.adjusted.k == yi.size + tf.k0

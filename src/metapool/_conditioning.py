@@ -36,7 +36,10 @@ def power_of_two_scale(vi: Array) -> Array:
     """Per analysis (last axis), ``s`` = a power of two with ``median(v)/s² ≈ 1``,
     or 1 where every variance already lies in ``[1/SAFE, SAFE]``."""
     inside = (vi.min(axis=-1) >= 1 / SAFE) & (vi.max(axis=-1) <= SAFE)
-    exponent = np.floor(np.log2(np.median(vi, axis=-1)) / 2.0)
+    if np.all(inside):  # ordinary data: no median to compute
+        return np.ones(inside.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log2(np.median(vi, axis=-1)) / 2.0)
     return np.asarray(np.where(inside, 1.0, np.exp2(exponent)), dtype=np.float64)
 
 
@@ -77,12 +80,12 @@ def check_finite_effects(
             "cannot be weighted in double precision. Check the units of this study.",
         )
     with np.errstate(over="ignore", invalid="ignore"):
-        centre = float(np.median(yi))
+        centre = float(np.median(yi)) if s != 1.0 else 0.5 * (float(yi.min()) + float(yi.max()))
         z2 = ((yi - centre) / s) ** 2 / v
     for pos in np.flatnonzero(~(z2 < LIMIT)):
         raise fail(
             int(pos),
             f"has yi={float(yi[pos])!r}, about {np.sqrt(float(z2[pos])):.3g} standard errors "
-            f"(sqrt(vi)={float(np.sqrt(vi[pos]))!r}) from the median effect {centre!r}: "
+            f"(sqrt(vi)={float(np.sqrt(vi[pos]))!r}) from the centre of the effects {centre!r}: "
             "Q and tau^2 overflow double precision. Check the units of the effects.",
         )

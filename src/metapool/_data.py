@@ -37,12 +37,31 @@ from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
 from metapool.exceptions import ExcludedStudyWarning, InvalidDataError, MetapoolTypeError
 
-__all__ = ["ExcludedStudy", "PreparedInput", "is_missing", "prepare_input", "warn_excluded"]
+__all__ = [
+    "MISSING_MARKERS",
+    "ExcludedStudy",
+    "PreparedInput",
+    "is_frame",
+    "is_missing",
+    "is_missing_marker",
+    "is_real_number",
+    "prepare_input",
+    "warn_excluded",
+]
 
 #: Containers without a defined order: pairing their elements with studies would be arbitrary.
 _UNORDERED = (set, frozenset, Mapping, KeysView, ValuesView, ItemsView)
-#: Text that usually marks a missing value in a spreadsheet or an R export.
-_MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "-", "#n/a"})
+#: Text that marks a missing value in a spreadsheet or an R export (compared after
+#: stripping spaces and lower-casing, see :func:`is_missing_marker`; ``<na>`` and ``nat``
+#: are what ``str()`` gives for pandas' NA and NaT). Such text is never read as a missing
+#: value: effect sets refuse it as text (with a hint to use None or NaN), moderators and
+#: subgroups refuse it too, since as a level it would silently become a category
+#: called "NA".
+MISSING_MARKERS = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", ".", "-", "#n/a", "<na>", "nat"}
+)
+#: Cell types converted without a per-cell check (bool is not among them).
+_PLAIN_NUMBERS = frozenset({float, int, np.float64, np.float32, np.int64, np.int32})
 #: How many column names an error message lists.
 _SHOWN_COLUMNS = 8
 
@@ -98,7 +117,7 @@ class _Column:
 
 # ------------------------------------------------------------------ data and lookup
 def _check_data(owner: str, data: Any) -> None:
-    if data is None or isinstance(data, Mapping) or _is_frame(data):
+    if data is None or isinstance(data, Mapping) or is_frame(data):
         return
     if isinstance(data, np.ndarray) and data.dtype.names is not None:
         return
@@ -108,9 +127,15 @@ def _check_data(owner: str, data: Any) -> None:
     )
 
 
-def _is_frame(data: Any) -> bool:
-    """A DataFrame-like table: has ``columns`` and item access (pandas, polars)."""
-    return hasattr(data, "columns") and hasattr(data, "__getitem__") and not callable(data.columns)
+def is_frame(data: Any) -> bool:
+    """A DataFrame-like table, by duck typing (pandas, polars, ...): not a numpy array,
+    has ``columns`` (not a method) and item access, so columns are looked up by name."""
+    return (
+        not isinstance(data, np.ndarray)
+        and hasattr(data, "columns")
+        and hasattr(data, "__getitem__")
+        and not callable(data.columns)
+    )
 
 
 def _column_names(data: Any) -> list[Any]:
@@ -306,7 +331,7 @@ def _describe(cell: Any) -> str:
     if isinstance(cell, (str, bytes)):
         text = cell.decode(errors="replace") if isinstance(cell, bytes) else cell
         kind = "bytes" if isinstance(cell, bytes) else "text"
-        if text.strip().lower() in _MISSING_MARKERS:
+        if is_missing_marker(text):
             return f"{kind}; if it marks a missing value, use None or float('nan')"
         return f"{kind}; numbers are not parsed from text: convert first, e.g. pd.to_numeric"
     if isinstance(cell, (complex, np.complexfloating)):
@@ -323,9 +348,7 @@ def _type_error(owner: str, name: str, pos: int, label: str | None, cell: Any) -
 
 def _number(cell: Any) -> float | None:
     """``cell`` as a float (NaN when missing), or None when it is not a number."""
-    if isinstance(cell, (bool, np.bool_)):
-        return None
-    if isinstance(cell, (numbers.Real, Decimal)):
+    if is_real_number(cell):
         try:
             return float(cell)
         except OverflowError:  # an int or Fraction beyond double range: refused as infinite
@@ -350,6 +373,11 @@ def _to_float(owner: str, column: _Column, labels: list[str | None]) -> NDArray[
         bad = int(present[0]) if present.size else 0
         cell: Any = cells[bad].item() if kind in "bUS" else cells[bad]
         raise _type_error(owner, column.name, bad, labels[bad], cell)
+    if set(map(type, cells)) <= _PLAIN_NUMBERS:  # the common case, e.g. a list of numbers
+        try:
+            return cells.astype(np.float64) + 0.0
+        except OverflowError:  # an int beyond double range: the loop below says which
+            pass
     values = np.empty(cells.size, dtype=np.float64)
     for pos, cell in enumerate(cells):
         number = _number(cell)
@@ -514,6 +542,18 @@ def warn_excluded(owner: str, excluded: tuple[ExcludedStudy, ...]) -> None:
         return
     listed = "; ".join(f"{e.name}: {e.reason}" for e in excluded)
     warn(f"{owner}: {len(excluded)} study(ies) excluded: {listed}.", ExcludedStudyWarning)
+
+
+def is_real_number(value: Any) -> bool:
+    """Whether one cell is a real number: a Python or numpy int or float, a ``Decimal``,
+    a ``Fraction`` (any ``numbers.Real``), but not a boolean."""
+    return isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_missing_marker(text: str) -> bool:
+    """Whether text reads like a missing-value marker (``"NA"``, ``" nan "``, ``""``, ...:
+    one of :data:`MISSING_MARKERS` once stripped and lower-cased)."""
+    return text.strip().lower() in MISSING_MARKERS
 
 
 def is_missing(value: Any) -> bool:

@@ -1,11 +1,14 @@
-"""Meta-regression: mixed-effects (or fixed-effects) weighted regression on moderators."""
+"""Meta-regression: mixed-effects (or fixed-effects) weighted regression on moderators.
+
+:class:`MetaRegression` fits the model, :class:`MetaRegressionResult` holds the fit
+and :class:`Prediction` its predictions. Reading the moderators and encoding them
+as a design matrix (:class:`DesignMatrix`, re-exported here) is the job of
+:mod:`metapool._moderators`.
+"""
 
 from __future__ import annotations
 
-import decimal
 import math
-import numbers
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -14,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._conditioning import power_of_two_scale
-from metapool._data import ExcludedStudy, is_missing, warn_excluded
+from metapool._data import ExcludedStudy
 from metapool._kernels import (
     heterogeneity_from_q,
     heterogeneity_from_tau2,
@@ -22,7 +25,8 @@ from metapool._kernels import (
     trace_p,
     wls,
 )
-from metapool._validation import check_choice, check_level, study_name
+from metapool._moderators import DesignMatrix, moderator_design
+from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet, array_field
 from metapool.exceptions import (
@@ -30,7 +34,6 @@ from metapool.exceptions import (
     DegenerateDataWarning,
     InvalidDataError,
     InvalidParameterError,
-    MetapoolTypeError,
 )
 from metapool.models._inference import (
     CI_METHODS,
@@ -49,536 +52,6 @@ from metapool.tau2._qsolve import solve_generalized_q
 __all__ = ["DesignMatrix", "MetaRegression", "MetaRegressionResult", "Prediction"]
 
 Array = NDArray[np.float64]
-
-# ----------------------------------------------------------------- reading cells
-
-#: Text that marks a missing value in a spreadsheet or an R export (compared after
-#: stripping spaces and lower-casing; ``<na>`` and ``nat`` are what ``str()`` gives for
-#: pandas' NA and NaT). It is refused, not guessed: as a level it would silently become
-#: a category called "NA", as a missing value it might be a real label.
-_MARKER_TEXT = frozenset({"", "na", "n/a", "nan", "null", "none", ".", "-", "#n/a", "<na>", "nat"})
-
-_KIND_WORDS = {"number": "numbers", "text": "text", "boolean": "booleans"}
-
-
-def _cell_kind(value: Any) -> str:
-    """``"missing"`` (None, NaN, pandas' NA or NaT), ``"marker"`` (text in
-    ``_MARKER_TEXT``), ``"boolean"``, ``"number"`` (a real number), ``"text"`` or
-    ``"other"``."""
-    if is_missing(value):
-        return "missing"
-    if isinstance(value, (bool, np.bool_)):
-        return "boolean"
-    if isinstance(value, (numbers.Real, decimal.Decimal)):
-        return "number"
-    if isinstance(value, str):
-        return "marker" if value.strip().lower() in _MARKER_TEXT else "text"
-    return "other"
-
-
-def _marker_hint(value: Any) -> str:
-    """Why text like ``'NA'`` is refused, and what to do instead."""
-    return (
-        f"{_show(value)} reads like a missing-value marker. Use None or NaN for a missing "
-        "value (then nan_policy applies), or rename the level if it is a real one"
-    )
-
-
-def _show(value: Any) -> str:
-    """A cell as messages show it (numpy scalars as the plain Python value)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
-
-
-def _is_frame(obj: Any) -> bool:
-    """A data frame (pandas, polars, ...), by duck typing: columns looked up by name."""
-    return (
-        not isinstance(obj, np.ndarray) and hasattr(obj, "columns") and hasattr(obj, "__getitem__")
-    )
-
-
-def _is_series(obj: Any) -> bool:
-    """A named one-dimensional column (a pandas or polars Series), by duck typing."""
-    return (
-        not isinstance(obj, np.ndarray)
-        and hasattr(obj, "dtype")
-        and hasattr(obj, "name")
-        and getattr(obj, "ndim", 1) == 1
-    )
-
-
-def _column_names(frame: Any) -> list[str]:
-    """The column names of a mapping or a data frame, as text."""
-    keys = list(frame.keys()) if isinstance(frame, Mapping) else list(frame.columns)
-    return [str(key) for key in keys]
-
-
-def _read_cells(
-    owner: str, what: str, values: Any, *, scalar: bool = False
-) -> tuple[NDArray[Any], tuple[str, ...] | None]:
-    """One column as a 1-d object array, and its declared level order if it is a
-    pandas Categorical (``None`` otherwise). ``what`` names it in messages."""
-    if isinstance(values, (str, bytes)) and not scalar:
-        raise MetapoolTypeError(
-            f"{owner}: {what} must be a column of values, one per study. Got the string "
-            f"{values!r}; pass the values themselves (e.g. data[{values!r}])."
-        )
-    if isinstance(values, (set, frozenset, Mapping)):
-        raise MetapoolTypeError(
-            f"{owner}: {what} must be an ordered column (list, tuple, array or Series), "
-            f"one value per study. Got a {type(values).__name__}, which has no study order."
-        )
-    dtype = getattr(values, "dtype", None)
-    categories = None
-    if dtype is not None and getattr(dtype, "name", None) == "category":
-        categories = tuple(str(c) for c in dtype.categories)
-    try:
-        cells = np.asarray(values, dtype=object)
-    except (TypeError, ValueError) as exc:  # ragged nested sequences
-        raise InvalidDataError(
-            f"{owner}: {what} must be one column of values, one per study; it could not be "
-            f"read as one ({exc})."
-        ) from exc
-    if cells.ndim == 0:
-        if hasattr(values, "__next__"):
-            raise MetapoolTypeError(
-                f"{owner}: {what} must be a column of values, one per study. Got an iterator "
-                f"({type(values).__name__}), which has no length; pass list(...) of it."
-            )
-        if not scalar:
-            raise MetapoolTypeError(
-                f"{owner}: {what} must be a column of values, one per study. Got "
-                f"{type(values).__name__} {_show(values)}."
-            )
-        cells = cells.reshape(1)
-    if cells.ndim != 1:
-        raise InvalidDataError(
-            f"{owner}: {what} must be one-dimensional (one value per study). Got shape "
-            f"{cells.shape}."
-        )
-    return cells, categories
-
-
-# ------------------------------------------------------------------- moderators
-
-
-@attrs.frozen(kw_only=True)
-class _Moderator:
-    """One moderator: its cells (one per study), which are missing, and its type."""
-
-    name: str
-    cells: NDArray[Any] = array_field()
-    missing: NDArray[np.bool_] = array_field()
-    numeric: bool
-    #: declared level order (a pandas Categorical), or None
-    categories: tuple[str, ...] | None
-
-    def take(self, keep: NDArray[np.bool_]) -> _Moderator:
-        return attrs.evolve(self, cells=self.cells[keep], missing=self.missing[keep])
-
-    def values(self) -> Array:
-        return np.array([float(v) for v in self.cells], dtype=np.float64)
-
-    def labels(self) -> NDArray[np.str_]:
-        return np.array([str(v) for v in self.cells], dtype=str)
-
-
-def _typed(
-    owner: str,
-    name: str,
-    cells: NDArray[Any],
-    categories: tuple[str, ...] | None,
-    who: Callable[[int], str],
-) -> _Moderator:
-    """Decide whether a column is numeric or categorical, refusing mixed columns."""
-    kinds = [_cell_kind(v) for v in cells]
-    missing = np.array([kind == "missing" for kind in kinds], dtype=bool)
-    if "marker" in kinds:
-        i = kinds.index("marker")
-        raise InvalidDataError(
-            f"{owner}: moderator {name!r} has {_show(cells[i])} for {who(i)}: "
-            f"{_marker_hint(cells[i])}."
-        )
-    if categories is not None:  # a pandas Categorical is categorical whatever it holds
-        return _Moderator(
-            name=name, cells=cells, missing=missing, numeric=False, categories=categories
-        )
-    first: dict[str, int] = {}
-    for i, kind in enumerate(kinds):
-        first.setdefault(kind, i)
-    if "other" in first:
-        i = first["other"]
-        raise MetapoolTypeError(
-            f"{owner}: moderator {name!r} must hold numbers, text or booleans; {who(i)} has "
-            f"{_show(cells[i])} ({type(cells[i]).__name__}). Convert it first (a date to its "
-            "year, for example)."
-        )
-    present = [kind for kind in first if kind != "missing"]
-    if len(present) > 1:
-        (a, b) = (first[present[0]], first[present[1]])
-        raise InvalidDataError(
-            f"{owner}: moderator {name!r} mixes {_KIND_WORDS[present[0]]} and "
-            f"{_KIND_WORDS[present[1]]}: {who(a)} has {_show(cells[a])} but {who(b)} has "
-            f"{_show(cells[b])}. Give one type per column: numbers for a numeric moderator "
-            "(None or NaN where a value is missing), text for a categorical one."
-        )
-    numeric = present == ["number"] or not present
-    if numeric:
-        for j in np.flatnonzero(~missing):
-            if not math.isfinite(float(cells[j])):
-                raise InvalidDataError(
-                    f"{owner}: moderator {name!r} must be finite; {who(int(j))} has "
-                    f"{name}={_show(cells[j])}."
-                )
-    return _Moderator(name=name, cells=cells, missing=missing, numeric=numeric, categories=None)
-
-
-def _moderator_columns(owner: str, moderators: Any) -> tuple[list[tuple[str, Any]], str]:
-    """The named columns of ``moderators``, and how the input was shaped (for messages)."""
-    if moderators is None or isinstance(moderators, (str, bytes)):
-        raise MetapoolTypeError(
-            f"{owner}: 'moderators' must be an array of shape (k,) or (k, p), a mapping from "
-            f"name to column, or a DataFrame. Got {moderators!r}"
-            + (
-                f"; to use the column {moderators!r}, pass data[[{moderators!r}]] or "
-                f"{{{moderators!r}: data[{moderators!r}]}}."
-                if isinstance(moderators, str)
-                else "; for an intercept-only model pass {}."
-            )
-        )
-    if isinstance(moderators, (set, frozenset)):
-        raise MetapoolTypeError(
-            f"{owner}: 'moderators' must be ordered (one value per study); got a "
-            f"{type(moderators).__name__}."
-        )
-    shape = ""
-    if isinstance(moderators, Mapping):
-        items = [(str(key), value) for key, value in moderators.items()]
-    elif _is_frame(moderators):
-        names = _column_names(moderators)
-        dup = next((n for n in names if names.count(n) > 1), None)
-        if dup is not None:
-            raise InvalidDataError(f"{owner}: 'moderators' has two columns named {dup!r}.")
-        items = [(str(c), moderators[c]) for c in moderators.columns]
-    elif _is_series(moderators):
-        name = moderators.name
-        items = [("x1" if name is None else str(name), moderators)]
-    else:
-        try:
-            arr = (
-                moderators
-                if isinstance(moderators, np.ndarray)
-                else np.asarray(moderators, dtype=object)
-            )
-        except (TypeError, ValueError) as exc:
-            raise InvalidDataError(
-                f"{owner}: 'moderators' must be rectangular, shape (k,) or (k, p) ({exc})."
-            ) from exc
-        rows = [len(v) for v in arr.ravel() if isinstance(v, (list, tuple, np.ndarray))]
-        if arr.dtype == object and arr.ndim == 1 and rows:
-            raise InvalidDataError(
-                f"{owner}: 'moderators' must be rectangular, shape (k,) or (k, p); its rows "
-                f"have different lengths ({sorted(set(rows))} values)."
-            )
-        if arr.ndim == 0:
-            raise MetapoolTypeError(
-                f"{owner}: 'moderators' must be an array of shape (k,) or (k, p), a mapping or "
-                f"a DataFrame. Got {type(moderators).__name__} {_show(moderators)}."
-            )
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise InvalidDataError(
-                f"{owner}: 'moderators' must be (k,) or (k, p); got shape {arr.shape}."
-            )
-        shape = f" ('moderators' has shape {arr.shape} and needs one row per study)"
-        items = [(f"x{j + 1}", arr[:, j]) for j in range(arr.shape[1])]
-    names = [n for n, _ in items]
-    dup = next((n for n in names if names.count(n) > 1), None)
-    if dup is not None:
-        raise InvalidDataError(f"{owner}: two moderators are named {dup!r}.")
-    return items, shape
-
-
-def _read_moderators(
-    owner: str,
-    moderators: Any,
-    index: NDArray[np.intp],
-    labels: tuple[str, ...],
-    n_given: int,
-) -> list[_Moderator]:
-    """Read and type every moderator for the ``k = len(index)`` studies analysed.
-
-    A column may have one value per study analysed, or one per study as given
-    (``n_given``, when some were excluded from the effect set): then the rows of the
-    excluded studies are skipped.
-    """
-    k = len(index)
-    items, shape = _moderator_columns(owner, moderators)
-    out = []
-    for name, values in items:
-        cells, categories = _read_cells(owner, f"moderator {name!r}", values)
-        if cells.size == n_given and n_given != k:
-            cells = cells[index]
-        elif cells.size != k:
-            given = f" ({n_given} as given, {n_given - k} excluded)" if n_given != k else ""
-            raise InvalidDataError(
-                f"{owner}: moderator {name!r} has {cells.size} values but the effect set has "
-                f"{k} studies{given}; give one value per study{shape}."
-            )
-        out.append(
-            _typed(
-                owner,
-                name,
-                cells,
-                categories,
-                lambda i: study_name(int(index[i]), labels[i]),
-            )
-        )
-    return out
-
-
-def _omit_missing(
-    owner: str,
-    mods: list[_Moderator],
-    index: NDArray[np.intp],
-    labels: tuple[str, ...],
-    nan_policy: str,
-) -> tuple[NDArray[np.bool_], tuple[ExcludedStudy, ...]]:
-    """Which studies to keep, and the ones left out for missing moderators."""
-    missing = np.zeros(len(index), dtype=bool)
-    for m in mods:
-        missing |= m.missing
-    if not missing.any():
-        return ~missing, ()
-    if nan_policy == "raise":
-        i = int(np.flatnonzero(missing)[0])
-        m = next(m for m in mods if m.missing[i])
-        raise InvalidDataError(
-            f"{owner}: moderator {m.name!r} has a missing value ({_show(m.cells[i])}) for "
-            f"{study_name(int(index[i]), labels[i])}. Fix the data, or pass "
-            f"nan_policy='omit' to {owner} to leave studies with missing moderators out."
-        )
-    excluded = tuple(
-        ExcludedStudy(
-            index=int(index[i]),
-            label=labels[i],
-            reason="missing value in moderator "
-            + ", ".join(repr(m.name) for m in mods if m.missing[i]),
-        )
-        for i in np.flatnonzero(missing)
-    )
-    warn_excluded(owner, excluded)
-    if missing.all():
-        raise InvalidDataError(
-            f"{owner}: every study has a missing moderator value; nothing is left to fit."
-        )
-    return ~missing, excluded
-
-
-@attrs.frozen(kw_only=True)
-class DesignMatrix:
-    """How moderators became columns of X, so that new data can be encoded the same way.
-
-    A numeric moderator (every value a real number) is one column. A categorical
-    moderator (text, booleans, or a pandas Categorical) gets one indicator column
-    per level except the reference level: the first in sorted order (``False``
-    before ``True``), or a Categorical's first category present in the data
-    (treatment contrasts, as R's default). Without an intercept the first
-    categorical moderator keeps all its levels, so its coefficients are the level
-    means (as R's ``~ factor(g) - 1``).
-    """
-
-    X: Array = array_field()
-    names: tuple[str, ...]
-    intercept: bool
-    #: moderator name -> its levels (categorical) or None (numeric), in input order
-    encoding: tuple[tuple[str, tuple[str, ...] | None], ...]
-
-    @classmethod
-    def build(cls, moderators: Any, k: int, intercept: bool) -> DesignMatrix:
-        """Encode ``moderators`` (a (k,) or (k, p) array, a mapping name -> column or a
-        DataFrame) for ``k`` studies named ``Study 1`` ... ``Study k``; missing values
-        raise."""
-        labels = tuple(f"Study {i + 1}" for i in range(k))
-        index = np.arange(k, dtype=np.intp)
-        mods = _read_moderators("MetaRegression", moderators, index, labels, k)
-        _omit_missing("MetaRegression", mods, index, labels, "raise")
-        return cls._from_moderators(mods, k, intercept)
-
-    @classmethod
-    def _from_moderators(
-        cls, mods: list[_Moderator], k: int, intercept: bool, *, omitted: bool = False
-    ) -> DesignMatrix:
-        columns: list[Array] = []
-        names: list[str] = []
-        encoding: list[tuple[str, tuple[str, ...] | None]] = []
-        for m in mods:
-            if m.numeric:
-                columns.append(m.values())
-                names.append(m.name)
-                encoding.append((m.name, None))
-                continue
-            labels = m.labels()
-            observed = set(labels.tolist())
-            levels = (
-                tuple(sorted(observed))
-                if m.categories is None
-                else tuple(c for c in m.categories if c in observed)
-            )
-            if len(levels) < 2:
-                after = " once studies with missing values are left out" if omitted else ""
-                raise InvalidDataError(
-                    f"MetaRegression: moderator {m.name!r} has only one level, {levels[0]!r}, "
-                    f"in the {k} studies analysed{after}; a categorical moderator needs at "
-                    "least two levels. Drop it from the moderators."
-                )
-            # Without an intercept the first categorical moderator keeps every level
-            # (one mean per level, as R's ~ factor(g) - 1); otherwise the first level
-            # is the reference.
-            full = not intercept and not any(lv is not None for _, lv in encoding)
-            for level in levels if full else levels[1:]:
-                columns.append((labels == level).astype(np.float64))
-                names.append(f"{m.name}[{level}]")
-            encoding.append((m.name, levels))
-        if intercept:
-            columns.insert(0, np.ones(k))
-            names.insert(0, "intercept")
-        if not columns:
-            raise InvalidDataError(
-                "MetaRegression: nothing to fit: no moderators and intercept=False."
-            )
-        dup = next((n for n in names if names.count(n) > 1), None)
-        if dup is not None:
-            raise InvalidDataError(
-                f"MetaRegression: two columns of the design are named {dup!r}; rename the "
-                "moderator ('intercept' is the intercept's name; 'g[a]' is level 'a' of 'g')."
-            )
-        X = np.column_stack(columns)
-        _check_rank(X, names)
-        return cls(X=X, names=tuple(names), intercept=intercept, encoding=tuple(encoding))
-
-    def _new_columns(self, new: Any) -> tuple[list[NDArray[Any]], int]:
-        """New moderator values as one cell array per moderator, and the number of rows."""
-        owner = "predict"
-        if isinstance(new, Mapping) or _is_frame(new):
-            available = {
-                str(key): key for key in (new.keys() if isinstance(new, Mapping) else new.columns)
-            }
-            cols = []
-            for name, _ in self.encoding:
-                if name not in available:
-                    raise InvalidDataError(
-                        f"predict: moderator {name!r} is missing from the new data (it has "
-                        f"{sorted(available)})."
-                    )
-                cols.append(
-                    _read_cells(owner, f"moderator {name!r}", new[available[name]], scalar=True)[0]
-                )
-            sizes = {c.size for c in cols}
-            if len(sizes) > 1:
-                shown = ", ".join(
-                    f"{name}={c.size}" for (name, _), c in zip(self.encoding, cols, strict=True)
-                )
-                raise InvalidDataError(
-                    f"predict: every moderator needs the same number of rows; got {shown}."
-                )
-            return cols, (sizes.pop() if sizes else 1)
-        if new is None or isinstance(new, (str, bytes, set, frozenset)):
-            raise MetapoolTypeError(
-                "predict: 'new_moderators' must be an array, a mapping from moderator name "
-                f"to values, or a DataFrame. Got {new!r}."
-            )
-        try:
-            arr = np.asarray(new, dtype=object)
-        except (TypeError, ValueError) as exc:
-            raise InvalidDataError(
-                f"predict: 'new_moderators' must be rectangular ({exc})."
-            ) from exc
-        width = len(self.encoding)
-        if width == 0:
-            return [], (arr.shape[0] if arr.ndim == 2 else 1)
-        if arr.ndim <= 1:
-            if arr.size % width:
-                raise InvalidDataError(
-                    f"predict: new moderators need {width} column(s) (without the intercept); "
-                    f"got {arr.size} value(s)."
-                )
-            arr = arr.reshape(-1, width)
-        if arr.ndim != 2 or arr.shape[1] != width:
-            got = arr.shape[1] if arr.ndim == 2 else f"shape {arr.shape}"
-            raise InvalidDataError(
-                f"predict: new moderators need {width} column(s) (without the intercept); "
-                f"got {got}."
-            )
-        return [arr[:, j] for j in range(width)], arr.shape[0]
-
-    def encode(self, new: Any) -> Array:
-        """Encode new moderator values (same form as in the fit) as rows of X.
-
-        Raises
-        ------
-        InvalidDataError
-            If a moderator is absent, a value is missing (naming the moderator and the
-            1-based row of the new data), a numeric value is not a finite number, or a
-            categorical value is not one of the fitted levels.
-        """
-        columns, n = self._new_columns(new)
-        first_categorical = next((nm for nm, lv in self.encoding if lv is not None), None)
-        cols: list[Array] = []
-        for (name, levels), cells in zip(self.encoding, columns, strict=True):
-            for r, value in enumerate(cells):
-                kind = _cell_kind(value)
-                if kind == "missing":
-                    raise InvalidDataError(
-                        f"predict: moderator {name!r} has a missing value ({_show(value)}) in "
-                        f"row {r + 1} of the new data."
-                    )
-                if levels is None and (kind != "number" or not math.isfinite(float(value))):
-                    raise InvalidDataError(
-                        f"predict: moderator {name!r} is numeric and needs a finite number; "
-                        f"row {r + 1} of the new data has {_show(value)}."
-                    )
-            if levels is None:
-                cols.append(np.array([float(v) for v in cells], dtype=np.float64))
-                continue
-            lab = np.array([str(v) for v in cells], dtype=str)
-            unknown = set(lab.tolist()) - set(levels)
-            if unknown:
-                raise InvalidDataError(
-                    f"predict: moderator {name!r} has unknown level(s) {sorted(unknown)}; "
-                    f"known: {list(levels)}."
-                )
-            full = not self.intercept and name == first_categorical
-            kept = levels if full else levels[1:]
-            cols.extend((lab == lv).astype(np.float64) for lv in kept)
-        rows = np.column_stack(cols) if cols else np.zeros((n, 0))
-        if self.intercept:
-            rows = np.column_stack([np.ones(rows.shape[0]), rows])
-        return rows
-
-
-def _check_rank(X: Array, names: list[str]) -> None:
-    k, p = X.shape
-    if np.linalg.matrix_rank(X) == p:
-        return
-    kept: list[int] = []
-    for j in range(p):
-        if np.linalg.matrix_rank(X[:, [*kept, j]]) == len(kept) + 1:
-            kept.append(j)
-            continue
-        others = ", ".join(repr(names[i]) for i in kept) or "nothing"
-        if not np.any(X[:, j]):
-            why = "is all zeros"
-        elif k < p:
-            why = f"cannot be estimated with only {k} studies"
-        else:
-            why = f"is a linear combination of {others}"
-        raise InvalidDataError(
-            f"MetaRegression: the design is singular: column {names[j]!r} {why}. "
-            "Drop or recode the collinear moderators."
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -955,9 +428,15 @@ class MetaRegression:
             )
         intercept = bool(intercept)
         n_given = effects.k + len(effects.excluded)
-        mods = _read_moderators(owner, moderators, effects.index, effects.labels, n_given)
-        keep, omitted = _omit_missing(owner, mods, effects.index, effects.labels, self.nan_policy)
-        mods = [m.take(keep) for m in mods]
+        design, keep, omitted = moderator_design(
+            owner,
+            moderators,
+            effects.index,
+            effects.labels,
+            n_given,
+            intercept=intercept,
+            nan_policy=self.nan_policy,
+        )
         y_given, v_given = effects.yi[keep], effects.vi[keep]
         # Fit on power-of-two rescaled data (exact; unit = 1 for ordinary data) and scale
         # back; a τ² fixed in advance is on the original scale (see metapool._conditioning).
@@ -965,7 +444,6 @@ class MetaRegression:
         yi, vi = y_given / unit, v_given / unit**2
         labels = tuple(lab for lab, kept in zip(effects.labels, keep, strict=True) if kept)
         k = int(keep.sum())
-        design = DesignMatrix._from_moderators(mods, k, intercept, omitted=bool(omitted))
         X = design.X
         p = n_params(X)
         if k - p < 1:

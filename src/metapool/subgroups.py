@@ -12,8 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from metapool._data import ExcludedStudy, warn_excluded
+from metapool._data import ExcludedStudy, is_frame, warn_excluded
 from metapool._format import fmt_p_revman
+from metapool._moderators import cell_kind, column_names, marker_hint, read_cells, show
 from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet
@@ -24,14 +25,6 @@ from metapool.exceptions import (
     SmallSampleWarning,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
-from metapool.regression import (
-    _cell_kind,
-    _column_names,
-    _is_frame,
-    _marker_hint,
-    _read_cells,
-    _show,
-)
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
 from metapool.tau2._base import checked
@@ -193,19 +186,19 @@ def _group_cells(effects: EffectSet, groups: Any, data: Any) -> NDArray[Any]:
                 f"subgroup_analysis: 'groups' is the column name {groups!r} "
                 "but no 'data' was given."
             )
-        if not (isinstance(data, Mapping) or _is_frame(data)):
+        if not (isinstance(data, Mapping) or is_frame(data)):
             raise MetapoolTypeError(
                 "The 'data' parameter of subgroup_analysis must be a mapping from column "
                 f"name to values or a DataFrame. Got a {type(data).__name__} instead."
             )
-        available = _column_names(data)
+        available = column_names(data)
         if groups not in available:
             raise InvalidDataError(
                 f"subgroup_analysis: column {groups!r} given for 'groups' is not in 'data'; "
                 f"its columns are {available}."
             )
         groups = data[groups]
-    cells, _ = _read_cells(owner, "'groups'", groups)
+    cells, _ = read_cells(owner, "'groups'", groups)
     k, n_given = effects.k, effects.k + len(effects.excluded)
     if cells.size == n_given and n_given != k:
         return cells[effects.index]  # groups given for the input as passed
@@ -223,13 +216,13 @@ def _membership(
 ) -> tuple[list[str], NDArray[np.bool_], tuple[ExcludedStudy, ...]]:
     """Each study's subgroup label, which studies are kept, and those left out."""
     cells = _group_cells(effects, groups, data)
-    kinds = [_cell_kind(v) for v in cells]
+    kinds = [cell_kind(v) for v in cells]
     who = [study_name(int(i), lab) for i, lab in zip(effects.index, effects.labels, strict=True)]
     if "marker" in kinds:
         i = kinds.index("marker")
         raise InvalidDataError(
-            f"subgroup_analysis: 'groups' has {_show(cells[i])} for {who[i]}: "
-            f"{_marker_hint(cells[i])}."
+            f"subgroup_analysis: 'groups' has {show(cells[i])} for {who[i]}: "
+            f"{marker_hint(cells[i])}."
         )
     missing = np.array([kind == "missing" for kind in kinds], dtype=bool)
     excluded: tuple[ExcludedStudy, ...] = ()
@@ -237,7 +230,7 @@ def _membership(
         i = int(np.flatnonzero(missing)[0])
         if nan_policy == "raise":
             raise InvalidDataError(
-                f"subgroup_analysis: 'groups' has a missing value ({_show(cells[i])}) for "
+                f"subgroup_analysis: 'groups' has a missing value ({show(cells[i])}) for "
                 f"{who[i]}. Fix the data, or pass nan_policy='omit' to leave studies "
                 "without a subgroup out."
             )

@@ -335,7 +335,7 @@ CASES: list[Case] = [
         "fit-effects-overflow",
         lambda: _re().fit(_effects(yi=(1e200, -1e200, 1e200), vi=(1, 1, 1))),
         InvalidDataError,
-        ("study 2 ('Beta 2003')", "yi=-1e+200", "overflow"),
+        ("study 1 ('Alpha 2001')", "yi=1e+200", "overflow"),
     ),
     Case(
         "fit-variances-span-too-wide",

@@ -244,13 +244,7 @@ class RandomEffects:
                 method=self.tau2.name,
             )
             return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
-        scale = power_of_two_scale(v)[..., None]
-        if isinstance(self.tau2, Fixed) or bool(np.all(scale == 1.0)):
-            fit = checked(self.tau2.estimate(y, v), "RandomEffects.fit_batch", shape=shape)
-        else:  # estimators are scale-equivariant: estimate on the rescaled rows
-            fit = self.tau2.estimate(y / scale, v / scale**2)
-            fit = checked(fit, "RandomEffects.fit_batch", shape=shape)
-            fit = attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale[..., 0] ** 2)
+        fit = _estimate_tau2(self.tau2, y, v, "RandomEffects.fit_batch")
         return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
 
     def fit(self, effects: EffectSet) -> MetaResult:
@@ -258,16 +252,35 @@ class RandomEffects:
         effects = check_effects("RandomEffects", effects)
         tau2_fit: Tau2Fit | None = None
         if effects.k >= 2 or isinstance(self.tau2, Fixed):  # a fixed τ² applies to any k
-            scale = float(power_of_two_scale(effects.vi))
-            if isinstance(self.tau2, Fixed) or scale == 1.0:
-                tau2_fit = checked(self.tau2.estimate(effects.yi, effects.vi), "RandomEffects")
-            else:  # estimators are scale-equivariant: estimate on the rescaled data
-                fit = self.tau2.estimate(effects.yi / scale, effects.vi / scale**2)
-                fit = checked(fit, "RandomEffects")
-                tau2_fit = attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
+            tau2_fit = _estimate_tau2(self.tau2, effects.yi, effects.vi, "RandomEffects")
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
         )
+
+
+def _estimate_tau2(
+    estimator: Tau2Estimator, yi: NDArray[np.float64], vi: NDArray[np.float64], owner: str
+) -> Tau2Fit:
+    """τ² along the last axis, checked; rows whose variances need it are estimated on
+    power-of-two rescaled data (estimators are scale-equivariant) and scaled back.
+    A τ² fixed in advance is on the original scale and is used as it is."""
+    shape = yi.shape[:-1]
+    scale = power_of_two_scale(vi)
+    if isinstance(estimator, Fixed) or bool(np.all(scale == 1.0)):
+        return checked(estimator.estimate(yi, vi), owner, shape=shape)
+    unit = scale[..., None]
+    fit = checked(estimator.estimate(yi / unit, vi / unit**2), owner, shape=shape)
+    return attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
+
+
+def _scaled_back(pooled: Pooled, s: NDArray[np.float64] | float) -> Pooled:
+    """A pooled estimate computed on data divided by ``s``, on the original scale."""
+    return pooled._replace(
+        estimate=pooled.estimate * s,
+        se=pooled.se * s,
+        ci_low=pooled.ci_low * s,
+        ci_high=pooled.ci_high * s,
+    )
 
 
 def _fit_batch(
@@ -310,12 +323,7 @@ def _fit_batch(
         tau2_ci = IntervalArray(np.full(shape, np.nan), np.full(shape, np.nan))
         qp_conv = np.ones(shape, dtype=bool)
     het = heterogeneity(y_s, v_s, t_s, i2)
-    pooled = pooled._replace(
-        estimate=pooled.estimate * s,
-        se=pooled.se * s,
-        ci_low=pooled.ci_low * s,
-        ci_high=pooled.ci_high * s,
-    )
+    pooled = _scaled_back(pooled, s)
     pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
     return BatchResult(
         method="Random-effects model" if random else "Common-effect model",
@@ -427,12 +435,7 @@ def _fit(
     pi_low, pi_high = prediction_interval(
         pooled, t_s, k, prediction if random else "metafor", level
     )
-    pooled = pooled._replace(
-        estimate=pooled.estimate * s,
-        se=pooled.se * s,
-        ci_low=pooled.ci_low * s,
-        ci_high=pooled.ci_high * s,
-    )
+    pooled = _scaled_back(pooled, s)
     pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
     if prediction == "higgins" and random and k < 3:
         notes.append("Higgins prediction interval needs k >= 3: not estimable")

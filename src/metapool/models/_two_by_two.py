@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._kernels import heterogeneity_from_q
-from metapool._validation import check_level
+from metapool._validation import check_level, study_name
 from metapool._warnings import warn
 from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio, double_zero_mask
 from metapool.exceptions import DegenerateDataWarning, InvalidDataError, MetapoolTypeError
@@ -188,7 +188,9 @@ class MantelHaenszel:
         dz = double_zero_mask(a, n1, c, n2)
         notes: tuple[str, ...] = ()
         if dz.any():
-            listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(dz))
+            listed = ", ".join(
+                study_name(int(effects.index[i]), effects.labels[i]) for i in np.flatnonzero(dz)
+            )
             notes = (f"double-zero studies ({listed}) are left out of Q (as metafor)",)
         y, v = effects.yi[~dz], effects.vi[~dz]
         # With fewer than two studies in Q there is no heterogeneity to measure (as metafor).
@@ -261,7 +263,10 @@ class Peto:
         q = float(max(0.0, (o_e**2 / v_i).sum() - o_e.sum() ** 2 / v_i.sum()))
         notes: tuple[str, ...] = ()
         if not informative.all():
-            listed = ", ".join(f"{effects.labels[i]!r}" for i in np.flatnonzero(~informative))
+            listed = ", ".join(
+                study_name(int(effects.index[i]), effects.labels[i])
+                for i in np.flatnonzero(~informative)
+            )
             notes = (f"studies without information (V = 0: {listed}) are left out of Q",)
         return _two_by_two_result(
             self,
