@@ -544,7 +544,8 @@ def test_filled_studies_mirror_the_most_extreme_studies(data, random, estimator)
     except mp.exceptions.MetapoolError as exc:
         # k0 oscillating between two values: metafor's trimfill stops too ("did not
         # converge"), e.g. on yi = (0, 2, 0.1, 2, -1, 1.778, 2, 2, -0.316, 0) with DL and Q0
-        assert "did not settle" in str(exc)
+        if "did not settle" not in str(exc):
+            raise
         assume(False)
         return
     src = np.array(tf.filled_from, dtype=int)
