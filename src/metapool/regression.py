@@ -26,9 +26,11 @@ from metapool._kernels import (
     wls,
 )
 from metapool._moderators import DesignMatrix, moderator_design
+from metapool._serialize import fields_to_dict
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet, array_field
+from metapool.effects._measure import Measure
 from metapool.exceptions import (
     ConvergenceWarning,
     DegenerateDataWarning,
@@ -43,7 +45,7 @@ from metapool.models._inference import (
     z_crit,
 )
 from metapool.models._inverse_variance import check_effects
-from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, _json_float
+from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
 from metapool.tau2._base import checked
@@ -153,7 +155,7 @@ class MetaRegressionResult:
     yi: Array = array_field()
     vi: Array = array_field()
     labels: tuple[str, ...]
-    measure: str
+    measure: Measure
     excluded: tuple[ExcludedStudy, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -244,26 +246,9 @@ class MetaRegressionResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            if field.name in ("model", "design"):
-                out[field.name] = repr(value) if field.name == "model" else list(value.names)
-            elif isinstance(value, (IntervalArray, Interval)):
-                out[field.name] = value.to_dict()
-            elif isinstance(value, np.ndarray):
-                out[field.name] = np.where(np.isfinite(value), value, np.nan).tolist()
-                out[field.name] = [
-                    [_json_float(x) for x in row] if isinstance(row, list) else _json_float(row)
-                    for row in out[field.name]
-                ]
-            elif isinstance(value, float):
-                out[field.name] = _json_float(value)
-            elif isinstance(value, tuple):
-                out[field.name] = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
-            else:
-                out[field.name] = value
+        """JSON-safe representation (the design as its column names)."""
+        out = fields_to_dict(self, skip=("design",))
+        out["design"] = list(self.design.names)
         return out
 
     def __str__(self) -> str:

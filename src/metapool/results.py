@@ -11,21 +11,14 @@ from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy
 from metapool._format import fmt, fmt_p_metafor, fmt_p_revman
+from metapool._serialize import fields_to_dict
 from metapool.effects._base import EffectSet, array_field
+from metapool.effects._measure import Measure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["BackTransformed", "Interval", "IntervalArray", "MetaResult"]
-
-_MEASURE_NAMES = {
-    "MD": "mean difference",
-    "SMD": "standardised mean difference (Hedges' g)",
-    "RR": "risk ratio",
-    "OR": "odds ratio",
-    "RD": "risk difference",
-    "GEN": "generic effect",
-}
 
 
 @attrs.frozen
@@ -79,7 +72,7 @@ class IntervalArray:
 class BackTransformed:
     """Pooled effect and intervals on the natural scale (e.g. RR instead of log RR)."""
 
-    measure: str
+    measure: Measure
     estimate: float
     ci: Interval
     pi: Interval
@@ -90,7 +83,7 @@ class BackTransformed:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe representation."""
         return {
-            "measure": self.measure,
+            "measure": self.measure.code,
             "estimate": _json_float(self.estimate),
             "ci": self.ci.to_dict(),
             "pi": self.pi.to_dict(),
@@ -124,10 +117,9 @@ class MetaResult:
         The model that produced this result, with all its settings.
     method : str
         Short description, e.g. ``"Random-effects model"``.
-    measure : str
-        Effect measure (``"MD"``, ``"SMD"``, ``"RR"``, ``"OR"``, ``"RD"``, ...).
-    log_scale : bool
-        Whether the measure is analysed on the log scale.
+    measure : Measure
+        The effect measure (``str(measure)`` is its code: ``"MD"``, ``"RR"``, ...);
+        ``measure.scale`` is the analysis scale (log for RR and OR).
     estimate, se : float
         Pooled effect and its standard error.
     statistic : float
@@ -172,8 +164,7 @@ class MetaResult:
 
     model: Any = attrs.field(repr=False)
     method: str
-    measure: str
-    log_scale: bool
+    measure: Measure
     estimate: float
     se: float
     statistic: float
@@ -216,8 +207,9 @@ class MetaResult:
     def back_transform(self) -> BackTransformed:
         """The pooled effect and intervals on the natural scale.
 
-        Ratio measures (RR, OR, and generic effects declared ``log_scale``) are
-        exponentiated; other measures are returned unchanged.
+        The measure's scale does it (``measure.scale.inverse``): ratios (RR, OR,
+        generic effects declared ``log_scale``) are exponentiated; measures on
+        their natural scale are returned unchanged.
 
         Examples
         --------
@@ -226,7 +218,10 @@ class MetaResult:
         >>> str(mp.CommonEffect().fit(rr).back_transform())
         'RR 2.14 [1.19, 3.85]'
         """
-        f = math.exp if self.log_scale else (lambda x: x)
+
+        def f(x: float) -> float:
+            return float(self.measure.scale.inverse(x))
+
         return BackTransformed(
             measure=self.measure,
             estimate=f(self.estimate),
@@ -237,24 +232,7 @@ class MetaResult:
     # ------------------------------------------------------------------ output
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of every field (NaN becomes ``None``)."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            name = field.name
-            value = getattr(self, name)
-            if name == "model":
-                out[name] = repr(value)
-            elif name == "effects":
-                continue
-            elif isinstance(value, (Interval, ExcludedStudy)):
-                out[name] = value.to_dict()
-            elif isinstance(value, np.ndarray):
-                out[name] = [_json_float(x) for x in value.tolist()]
-            elif isinstance(value, tuple):
-                out[name] = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
-            elif isinstance(value, float):
-                out[name] = _json_float(value)
-            else:
-                out[name] = value
+        out = fields_to_dict(self, skip=("effects",))
         out["back_transformed"] = self.back_transform().to_dict()
         return out
 
@@ -266,10 +244,11 @@ class MetaResult:
         if self.tau2_method is not None:
             head += f"; tau^2 estimator: {self.tau2_method}"
         head += f"; CI: {self.ci_method})"
-        name = _MEASURE_NAMES.get(self.measure, self.measure)
+        scale = self.measure.scale
         lines = [
             head,
-            f"Measure: {name} ({self.measure})" + (", log scale" if self.log_scale else ""),
+            f"Measure: {self.measure.name} ({self.measure})"
+            + ("" if scale.is_identity else f", {scale.name} scale"),
         ]
         lines.append("")
         df_txt = "" if self.df is None else f" (df = {self.df:g})"
@@ -279,7 +258,7 @@ class MetaResult:
         )
         lines.append(f"  {pct}% CI: {self.ci.format(digits)}")
         lines.append(f"  {pct}% prediction interval ({self.pi_method}): {self.pi.format(digits)}")
-        if self.log_scale:
+        if not scale.is_identity:
             bt = self.back_transform()
             lines.append(
                 f"  {self.measure} = {bt.estimate:.{digits}f}, {pct}% CI {bt.ci.format(digits)}, "

@@ -13,9 +13,11 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._data import is_missing
+from metapool._serialize import fields_to_dict
 from metapool._validation import study_name
 from metapool._warnings import warn
 from metapool.effects._base import array_field
+from metapool.effects._measure import Measure
 from metapool.exceptions import (
     DegenerateDataWarning,
     InvalidDataError,
@@ -67,8 +69,7 @@ class _SeriesResult:
     estimable: NDArray[np.bool_] = array_field()
     #: the full refits (None where not estimable)
     results: tuple[MetaResult | None, ...] = attrs.field(repr=False, eq=False)
-    measure: str
-    log_scale: bool
+    measure: Measure
     level: float
 
     @classmethod
@@ -99,27 +100,13 @@ class _SeriesResult:
             estimable=np.array([r is not None for r in results], dtype=bool),
             results=tuple(results),
             measure=parent.measure,
-            log_scale=parent.log_scale,
             level=parent.level,
             **extra,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe representation (without the full refits)."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            if field.name == "results":
-                continue
-            if isinstance(value, IntervalArray):
-                out[field.name] = value.to_dict()
-            elif isinstance(value, np.ndarray):
-                out[field.name] = value.tolist() if value.dtype.kind in "bi" else _floats(value)
-            elif isinstance(value, tuple):
-                out[field.name] = list(value)
-            else:
-                out[field.name] = value
-        return out
+        return fields_to_dict(self, skip=("results",))
 
     def _table(self, title: str, row_name: str) -> str:
         pct = round(100 * self.level)

@@ -12,6 +12,7 @@ from scipy import special
 
 from metapool._format import fmt
 from metapool.bias._common import json_value, read_input
+from metapool.effects._measure import Measure
 from metapool.results import _p_text
 
 __all__ = ["EXACT_MAX_K", "BeggResult", "begg_test", "kendall_cdf", "kendall_tau"]
@@ -43,7 +44,7 @@ class BeggResult:
         with the tie-corrected variance of ``S``.
     k : int
         Number of studies.
-    measure : str
+    measure : Measure
         Effect measure of the studies.
     notes : tuple of str
         Decisions taken for this data (small k, ties).
@@ -54,7 +55,7 @@ class BeggResult:
     score: int
     exact: bool
     k: int
-    measure: str
+    measure: Measure
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

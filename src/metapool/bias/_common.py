@@ -14,6 +14,7 @@ from metapool._conditioning import check_finite_effects
 from metapool._kernels import WLS, wls
 from metapool._validation import check_level
 from metapool.effects._base import EffectSet
+from metapool.effects._measure import Measure
 from metapool.exceptions import (
     InvalidDataError,
     MetapoolTypeError,
@@ -45,8 +46,7 @@ class BiasInput:
     yi: Array
     vi: Array
     labels: tuple[str, ...]
-    measure: str
-    log_scale: bool
+    measure: Measure
     tau2: Tau2Estimator | None
     ci: str
     level: float
@@ -70,13 +70,13 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
     if isinstance(effects_or_result, EffectSet):
         eff = effects_or_result
         yi, vi, labels = eff.yi, eff.vi, eff.labels
-        measure, log_scale = eff.measure, eff.log_scale
+        measure = eff.measure
         tau2: Tau2Estimator | None = REML()
         ci, fit_level, source = "z", 0.95, type(eff).__name__
     elif isinstance(effects_or_result, MetaResult):
         res = effects_or_result
         yi, vi, labels = res.yi, res.vi, res.labels
-        measure, log_scale = res.measure, res.log_scale
+        measure = res.measure
         fit_level, model = res.level, res.model
         source = type(model).__name__
         if isinstance(model, RandomEffects):
@@ -124,7 +124,6 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
         vi=np.asarray(vi, dtype=np.float64),
         labels=tuple(labels),
         measure=measure,
-        log_scale=log_scale,
         tau2=tau2,
         ci=ci,
         level=fit_level if level is None else check_level(owner, level),

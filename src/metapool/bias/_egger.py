@@ -10,6 +10,7 @@ import numpy as np
 from metapool._format import fmt
 from metapool._validation import check_choice
 from metapool.bias._common import json_value, read_input, regress_on_se
+from metapool.effects._measure import Measure
 from metapool.models._inference import t_crit, two_sided_p, variance_scale, z_crit
 from metapool.results import Interval, _p_text
 
@@ -70,7 +71,7 @@ class EggerResult:
         Number of studies.
     converged : bool
         Whether the τ² estimator converged.
-    measure : str
+    measure : Measure
         Effect measure of the studies.
     notes : tuple of str
         Decisions taken for this data (small k, MH/Peto input).
@@ -94,7 +95,7 @@ class EggerResult:
     level: float
     k: int
     converged: bool
-    measure: str
+    measure: Measure
     notes: tuple[str, ...] = ()
 
     @property

@@ -368,7 +368,6 @@ def trim_and_fill(
         vi=np.concatenate([vi, vi[source]]),
         labels=[*result.labels, *(f"Filled {i + 1}" for i in range(k0))],
         measure=result.measure,
-        log_scale=result.log_scale,
     )
     adjusted = result.model.fit(combined) if k0 > 0 else result
     return TrimFillResult(

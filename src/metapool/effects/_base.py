@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy
+from metapool.effects._measure import MEASURES, Measure
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
 _E = TypeVar("_E", bound="EffectSet")
@@ -43,10 +44,9 @@ class EffectSet:
         ``nan_policy="omit"`` leave gaps).
     excluded : tuple of ExcludedStudy
         Studies left out, with the reason.
-    measure : str
-        Name of the effect measure.
-    log_scale : bool
-        Whether ``yi`` is on the log scale (ratio measures).
+    measure : Measure
+        The effect measure: its code (``str(measure)``, e.g. ``"RR"``), name,
+        analysis scale (``measure.scale``: log for ratios) and null value.
     """
 
     yi: NDArray[np.float64] = array_field()
@@ -54,10 +54,8 @@ class EffectSet:
     labels: tuple[str, ...]
     index: NDArray[np.intp] = array_field()
     excluded: tuple[ExcludedStudy, ...] = ()
-    #: Name of the effect measure ("MD", "SMD", "RR", "OR", "RD", or a user's name).
-    measure: str = "GEN"
-    #: True for measures analysed on the log scale (RR, OR), back-transformed with exp.
-    log_scale: bool = False
+    #: The effect measure (code, name, analysis scale, null value).
+    measure: Measure = MEASURES["GEN"]
 
     @property
     def se(self) -> NDArray[np.float64]:
@@ -138,7 +136,8 @@ class EffectSet:
     def to_dict(self) -> dict[str, object]:
         """JSON-safe representation."""
         out: dict[str, object] = {
-            "measure": self.measure,
+            "measure": self.measure.code,
+            "scale": self.measure.scale.name,
             "k": self.k,
             "labels": list(self.labels),
             "yi": self.yi.tolist(),

@@ -19,6 +19,7 @@ from metapool._validation import (
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
+from metapool.effects._measure import MEASURES
 from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
 
 __all__ = [
@@ -96,7 +97,6 @@ class _BinaryEffect(EffectSet):
     corrected: tuple[int, ...] = ()
 
     _measure_name = "RR"
-    _is_ratio = True
 
     def __init__(
         self,
@@ -130,7 +130,7 @@ class _BinaryEffect(EffectSet):
             conv.double_zero if double_zero is None else double_zero,
             ("keep", "drop"),
         )
-        if not self._is_ratio:
+        if MEASURES[self._measure_name].scale.is_identity:
             dz = "keep"  # a risk difference is estimable when both arms have no events
 
         values = dict(zip(_ARMS, (events1, n1, events2, n2), strict=True))
@@ -199,8 +199,7 @@ class _BinaryEffect(EffectSet):
             labels=lab,
             index=idx,
             excluded=tuple(excluded),
-            measure=self._measure_name,
-            log_scale=self._is_ratio,
+            measure=MEASURES[self._measure_name],
             events1=a,
             n1=n1a,
             events2=c,
@@ -293,19 +292,16 @@ _BINARY_DOC = """{title}
 @attrs.frozen(init=False, kw_only=True)
 class RiskRatio(_BinaryEffect):
     _measure_name = "RR"
-    _is_ratio = True
 
 
 @attrs.frozen(init=False, kw_only=True)
 class OddsRatio(_BinaryEffect):
     _measure_name = "OR"
-    _is_ratio = True
 
 
 @attrs.frozen(init=False, kw_only=True)
 class RiskDifference(_BinaryEffect):
     _measure_name = "RD"
-    _is_ratio = False
 
 
 RiskRatio.__doc__ = _BINARY_DOC.format(

@@ -13,6 +13,7 @@ from metapool._data import PreparedInput, prepare_input
 from metapool._validation import check_choice, check_estimable, require
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
+from metapool.effects._measure import MEASURES
 
 __all__ = ["SMD", "MeanDifference", "hedges_correction"]
 
@@ -172,8 +173,7 @@ class MeanDifference(_ContinuousEffect):
             labels=prep.labels,
             index=prep.index,
             excluded=prep.excluded,
-            measure="MD",
-            log_scale=False,
+            measure=MEASURES["MD"],
             variance=variance,
             **{name: a[name] for name in _ARMS},
         )
@@ -308,8 +308,7 @@ class SMD(_ContinuousEffect):
             labels=prep.labels,
             index=prep.index,
             excluded=prep.excluded,
-            measure="SMD",
-            log_scale=False,
+            measure=MEASURES["SMD"],
             correction=correction,
             variance=variance,
             **{name: a[name] for name in _ARMS},

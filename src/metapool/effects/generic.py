@@ -10,7 +10,8 @@ import numpy as np
 from metapool._data import prepare_input
 from metapool._validation import check_bool, check_estimable, check_text, require
 from metapool.effects._base import EffectSet
-from metapool.exceptions import InvalidDataError
+from metapool.effects._measure import IDENTITY, LOG, Measure, generic_measure
+from metapool.exceptions import InvalidDataError, InvalidParameterError
 
 __all__ = ["GenericEffect"]
 
@@ -38,12 +39,15 @@ class GenericEffect(EffectSet):
     nan_policy : {"raise", "omit"}, default "raise"
         ``"omit"`` leaves out studies with a missing value or label, with a
         warning, and records them in :attr:`excluded`.
-    measure : str, default "GEN"
-        Name of the effect measure on the natural scale, used in summaries
-        (e.g. ``"HR"`` with ``log_scale=True`` for log hazard ratios).
+    measure : str or Measure, default "GEN"
+        The effect measure: a code used in summaries and plots (e.g. ``"HR"``
+        with ``log_scale=True`` for log hazard ratios; a built-in code such as
+        ``"RR"`` on its own scale takes that measure's name and plot title), or
+        a :class:`~metapool.effects.Measure` (then ``log_scale`` must be left
+        at its default).
     log_scale : bool, default False
-        Whether ``yi`` are logarithms of ratios, so that results can be
-        back-transformed with ``exp``.
+        Whether ``yi`` are logarithms of ratios, so that results are
+        back-transformed with ``exp`` (the measure's scale is then ``log``).
 
     Raises
     ------
@@ -84,12 +88,21 @@ class GenericEffect(EffectSet):
         labels: Any = None,
         data: Any = None,
         nan_policy: str = "raise",
-        measure: str = "GEN",
+        measure: str | Measure = "GEN",
         log_scale: bool = False,
     ) -> None:
         owner = type(self).__name__
-        measure = check_text(owner, "measure", measure)
         log_scale = check_bool(owner, "log_scale", log_scale)
+        if isinstance(measure, Measure):
+            if log_scale:
+                raise InvalidParameterError(
+                    f"{owner}: give 'log_scale' only with a measure code; the Measure "
+                    f"{measure.code!r} already has its scale ({measure.scale.name})."
+                )
+            the_measure = measure
+        else:
+            code = check_text(owner, "measure", measure)
+            the_measure = generic_measure(code, LOG if log_scale else IDENTITY)
         if (vi is None) == (se is None):
             raise InvalidDataError(f"{owner}: give exactly one of 'vi' and 'se'.")
         spread_name = "vi" if vi is not None else "se"
@@ -111,6 +124,5 @@ class GenericEffect(EffectSet):
             labels=prep.labels,
             index=prep.index,
             excluded=prep.excluded,
-            measure=measure,
-            log_scale=log_scale,
+            measure=the_measure,
         )

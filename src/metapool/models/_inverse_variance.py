@@ -469,7 +469,6 @@ def _fit(
         model=model,
         method=method,
         measure=effects.measure,
-        log_scale=effects.log_scale,
         estimate=_f(pooled.estimate),
         se=_f(pooled.se),
         statistic=_f(pooled.statistic),

@@ -88,7 +88,6 @@ def _two_by_two_result(
         model=model,
         method=method,
         measure=effects.measure,
-        log_scale=effects.log_scale,
         estimate=estimate,
         se=se,
         statistic=stat,
@@ -174,7 +173,7 @@ class MantelHaenszel:
                 f"Got {type(effects).__name__}."
             )
         a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
-        measure = effects.measure
+        measure = effects.measure.code
         if measure in ("RR", "OR") and (
             a.sum() == 0
             or c.sum() == 0

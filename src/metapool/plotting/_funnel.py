@@ -260,7 +260,7 @@ def funnel_plot(
     figsize = check_figsize(owner, figsize)
     path = check_path(owner, path)
     dpi = check_positive(owner, "dpi", dpi, optional=True)
-    log_scale = result.log_scale
+    log_scale = result.measure.scale.axis == "log"
     limits = check_limits(owner, "xlim", xlim, log_scale)
     given_ticks = check_ticks(owner, "xticks", xticks, log_scale)
 
@@ -450,7 +450,7 @@ def funnel_plot(
         ax.spines[side].set_visible(False)
     for side in ("bottom", "left"):
         ax.spines[side].set_linewidth(0.6)
-    name = _style.measure_title(result.measure, log_scale)
+    name = result.measure.title
     ax.set_xlabel(
         xlabel if xlabel is not None else name + (" (log scale)" if log_scale else ""), **text_kw
     )

@@ -31,7 +31,6 @@ __all__ = [
     "level_percent",
     "linear_ticks",
     "log_ticks",
-    "measure_title",
     "method_title",
     "safe_exp",
     "tidy_note",
@@ -51,15 +50,6 @@ FONT_FAMILY = "sans-serif"
 FONT_SIZE = 8.0
 #: The typographic minus sign, as matplotlib uses on its own tick labels.
 MINUS = "\u2212"
-
-_MEASURE_TITLES = {
-    "MD": "Mean Difference",
-    "SMD": "Std. Mean Difference",
-    "RR": "Risk Ratio",
-    "OR": "Odds Ratio",
-    "RD": "Risk Difference",
-    "GEN": "Effect",
-}
 
 _MODEL_METHODS = {"MantelHaenszel": "M-H", "Peto": "Peto"}
 
@@ -226,15 +216,6 @@ def level_percent(level: float) -> str:
     ('95', '99.9', '90')
     """
     return f"{100 * level:.10g}"
-
-
-def measure_title(measure: str, log_scale: bool) -> str:
-    """The measure as RevMan names it in a column header ("Risk Ratio")."""
-    if measure in _MEASURE_TITLES:
-        return _MEASURE_TITLES[measure]
-    if log_scale and measure.lower().startswith("log") and len(measure) > 3:
-        return measure[3:]
-    return measure
 
 
 def method_title(model_name: str, random: bool, level: float) -> str:

@@ -24,7 +24,6 @@ from metapool.plotting._style import (
     fmt_exp,
     fmt_num,
     level_percent,
-    measure_title,
     method_title,
     tidy_note,
 )
@@ -356,7 +355,7 @@ class _Builder:
         #: weight (percent) of each study; per subgroup when there is no overall total
         self.weights = np.asarray(overall.weights, dtype=float)
         self.z = NormalDist().inv_cdf(0.5 + overall.level / 2)
-        self.log_scale = overall.log_scale
+        self.log_scale = overall.measure.scale.axis == "log"
 
     def fmt(self, value: float) -> str:
         """A value on the analysis scale as shown: back-transformed for ratios."""
@@ -531,7 +530,7 @@ def build_table(
         arm_decimals=arm_decimals,
     )
     effect_title = (
-        measure_label or measure_title(overall.measure, overall.log_scale),
+        measure_label or overall.measure.title,
         method_title(type(overall.model).__name__, overall.tau2_method is not None, overall.level),
     )
     cols = _resolve_columns(
@@ -616,6 +615,6 @@ def build_table(
         rows=rows,
         footers=footers,
         effect_title=effect_title,
-        log_scale=overall.log_scale,
+        log_scale=overall.measure.scale.axis == "log",
         level=overall.level,
     )
