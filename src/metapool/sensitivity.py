@@ -24,7 +24,6 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from metapool.models import CommonEffect, RandomEffects
 from metapool.results import IntervalArray, MetaResult, _json_float
 
 __all__ = [
@@ -467,7 +466,7 @@ def influence(result: MetaResult) -> InfluenceResult:
     [False, False, False, False, True]
     """
     result = _check_result("influence", result)
-    if not isinstance(result.model, (CommonEffect, RandomEffects)):
+    if result.model.weighting != "inverse-variance":
         raise MetapoolTypeError(
             "influence needs an inverse-variance fit (CommonEffect or RandomEffects); "
             f"got a {result.method}."

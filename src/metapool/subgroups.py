@@ -24,7 +24,8 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.models import RandomEffects
+from metapool.models._protocol import Model
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import Fixed
 from metapool.tau2._base import checked
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
-
-Model = CommonEffect | RandomEffects | MantelHaenszel | Peto
 
 
 @attrs.frozen(kw_only=True)
@@ -128,7 +127,7 @@ class SubgroupResult:
     def summary(self, digits: int = 4) -> str:
         """A table of subgroup estimates, the overall estimate and the test of differences."""
         pct = round(100 * self.overall.level)
-        if not isinstance(self.model, RandomEffects):
+        if not self.model.random_effects:
             tau2_text = "no tau^2"
         elif self.common_tau2:
             tau2_text = "common tau^2"
@@ -356,16 +355,16 @@ def subgroup_analysis(
             f"OddsRatio, RiskDifference or GenericEffect). Got {type(effects).__name__}."
         )
     model = RandomEffects(tau2="DL") if model is None else model
-    models = (CommonEffect, RandomEffects, MantelHaenszel, Peto)
-    if isinstance(model, type) and issubclass(model, models):
+    if isinstance(model, type):
         raise MetapoolTypeError(
             f"{owner}: 'model' must be a model instance. Got the class {model.__name__}; "
             f"pass {model.__name__}() instead."
         )
-    if not isinstance(model, models):
+    if not isinstance(model, Model):
         raise MetapoolTypeError(
-            f"{owner}: 'model' must be a metapool model (CommonEffect, RandomEffects, "
-            f"MantelHaenszel or Peto). Got {type(model).__name__}."
+            f"{owner}: 'model' must be a metapool model (a pooling model such as "
+            "CommonEffect, RandomEffects, MantelHaenszel or Peto; see metapool.models.Model). "
+            f"Got {type(model).__name__}."
         )
     if not isinstance(common_tau2, (bool, np.bool_)):
         raise InvalidParameterError(
@@ -385,13 +384,14 @@ def subgroup_analysis(
             SmallSampleWarning,
         )
 
-    sub_model: Model = model
+    sub_model: Any = model
     tau2_common: float | None = None
     common_converged = True
     if common_tau2:
-        if not isinstance(model, RandomEffects):
+        if not model.random_effects or model.tau2 is None:
             raise InvalidParameterError(
-                "The 'common_tau2' parameter of subgroup_analysis needs a RandomEffects model. "
+                "The 'common_tau2' parameter of subgroup_analysis needs a random-effects model "
+                "(RandomEffects). "
                 f"Got {type(model).__name__}."
             )
         X = (member[:, None] == np.asarray(names)[None, :]).astype(np.float64)
@@ -407,13 +407,14 @@ def subgroup_analysis(
         )
         tau2_common = float(fit.tau2)
         common_converged = bool(np.all(fit.converged))
-        sub_model = attrs.evolve(model, tau2=Fixed(tau2_common))
+        # the same model with τ² fixed at the common value (random-effects models are
+        # attrs classes with a ``tau2`` field)
+        sub_model = attrs.evolve(model, tau2=Fixed(tau2_common))  # type: ignore[misc]
 
     results: dict[str, MetaResult] = {
-        name: sub_model.fit(effects.subset(member == name, keep_excluded=False))  # type: ignore[arg-type]
-        for name in names
+        name: sub_model.fit(effects.subset(member == name, keep_excluded=False)) for name in names
     }
-    overall = model.fit(effects)  # type: ignore[arg-type]
+    overall = model.fit(effects)
 
     est = np.array([r.estimate for r in results.values()])
     w = 1.0 / np.array([r.se for r in results.values()]) ** 2

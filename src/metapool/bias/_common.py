@@ -20,7 +20,7 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
+from metapool.models._protocol import Model
 from metapool.results import MetaResult, _json_float
 from metapool.tau2 import REML, Tau2Estimator
 from metapool.tau2._base import checked
@@ -79,20 +79,17 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
         measure = res.measure
         fit_level, model = res.level, res.model
         source = type(model).__name__
-        if isinstance(model, RandomEffects):
-            tau2, ci = model.tau2, model.ci
-        elif isinstance(model, CommonEffect):
-            tau2, ci = None, model.ci
-        elif isinstance(model, (MantelHaenszel, Peto)):
-            tau2, ci = None, "z"
+        if not isinstance(model, Model):
+            raise MetapoolTypeError(
+                f"{owner} does not know the model {source!r} of this result (it does not "
+                "declare the metapool.models.Model attributes); give the effect-size set or "
+                "a CommonEffect, RandomEffects, MantelHaenszel or Peto fit."
+            )
+        tau2, ci = (model.tau2 if model.random_effects else None), model.ci
+        if model.weighting != "inverse-variance":
             notes.append(
                 f"{source} fit: the study effects (yi, vi) are analysed with inverse-variance "
                 "weights (a common-effect model), as metafor does"
-            )
-        else:
-            raise MetapoolTypeError(
-                f"{owner} does not know the model {source!r} of this result; give the "
-                "effect-size set or a CommonEffect, RandomEffects, MantelHaenszel or Peto fit."
             )
     else:
         raise MetapoolTypeError(

@@ -19,7 +19,6 @@ from metapool.exceptions import (
     MetapoolError,
     MetapoolTypeError,
 )
-from metapool.models import CommonEffect, RandomEffects
 from metapool.results import MetaResult
 from metapool.tau2 import Tau2Estimator
 from metapool.tau2._base import checked
@@ -311,7 +310,7 @@ def trim_and_fill(
     owner = "trim_and_fill"
     if not isinstance(result, MetaResult):
         raise MetapoolTypeError(f"{owner} expects a MetaResult. Got {type(result).__name__}.")
-    if not isinstance(result.model, (CommonEffect, RandomEffects)):
+    if result.model.weighting != "inverse-variance":
         raise MetapoolTypeError(
             f"{owner} needs an inverse-variance fit (CommonEffect or RandomEffects); got a "
             f"{result.method}. Filled studies have no 2x2 tables to pool (metafor's trimfill "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import numpy as np
@@ -15,7 +15,16 @@ from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
 _E = TypeVar("_E", bound="EffectSet")
 
-__all__ = ["EffectSet", "array_field"]
+__all__ = ["EffectSet", "TwoByTwo", "array_field"]
+
+
+class TwoByTwo(NamedTuple):
+    """The 2×2 tables of count-based effect sets, one entry per study."""
+
+    events1: NDArray[np.float64]
+    n1: NDArray[np.float64]
+    events2: NDArray[np.float64]
+    n2: NDArray[np.float64]
 
 
 def array_field(*, repr: bool = False, **kwargs: Any) -> Any:
@@ -128,6 +137,12 @@ class EffectSet:
         new = object.__new__(type(self))
         new.__attrs_init__(**values)
         return new
+
+    @property
+    def counts(self) -> TwoByTwo | None:
+        """The 2×2 tables (events and totals of both arms) for count-based
+        measures, which Mantel–Haenszel and Peto pool directly; None otherwise."""
+        return None
 
     def arm_data(self) -> dict[str, NDArray[np.float64]]:
         """Arm-level columns (empty for precomputed effects), e.g. for forest plots."""

@@ -18,7 +18,7 @@ from metapool._validation import (
 )
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, array_field
+from metapool.effects._base import EffectSet, TwoByTwo, array_field
 from metapool.effects._measure import MEASURES
 from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
 
@@ -209,6 +209,11 @@ class _BinaryEffect(EffectSet):
             double_zero=dz,
             corrected=corrected,
         )
+
+    @property
+    def counts(self) -> TwoByTwo:
+        """The 2×2 tables as given (without the continuity correction)."""
+        return TwoByTwo(self.events1, self.n1, self.events2, self.n2)
 
     def arm_data(self) -> dict[str, NDArray[np.float64]]:
         return {name: getattr(self, name) for name in _ARMS}

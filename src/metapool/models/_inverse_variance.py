@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -97,6 +97,23 @@ class CommonEffect:
 
     ci: str
     level: float
+
+    #: How the model weights studies (see :class:`~metapool.models.Model`).
+    weighting: ClassVar[str] = "inverse-variance"
+
+    def accepts(self, effects: EffectSet) -> bool:
+        """Any effect set: the model needs only ``yi`` and ``vi``."""
+        return isinstance(effects, EffectSet)
+
+    @property
+    def random_effects(self) -> bool:
+        """False: τ² is 0 by assumption."""
+        return False
+
+    @property
+    def tau2(self) -> None:
+        """No τ² estimator (τ² = 0)."""
+        return None
 
     def __init__(self, *, ci: str = "z", level: float = 0.95) -> None:
         self.__attrs_init__(
@@ -193,6 +210,18 @@ class RandomEffects:
     level: float
     prediction: str
     i2: str
+
+    #: How the model weights studies (see :class:`~metapool.models.Model`).
+    weighting: ClassVar[str] = "inverse-variance"
+
+    def accepts(self, effects: EffectSet) -> bool:
+        """Any effect set: the model needs only ``yi`` and ``vi``."""
+        return isinstance(effects, EffectSet)
+
+    @property
+    def random_effects(self) -> bool:
+        """True: τ² is estimated by :attr:`tau2`."""
+        return True
 
     def __init__(
         self,
@@ -303,7 +332,7 @@ def _fit_batch(
         tau2 = np.broadcast_to(np.asarray(tau2_fit.tau2, dtype=np.float64), shape)
         converged = np.broadcast_to(np.asarray(tau2_fit.converged, dtype=bool), shape)
         iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
-    random = isinstance(model, RandomEffects)
+    random = model.random_effects
     owner = f"{type(model).__name__}.fit_batch"
     # Work on power-of-two rescaled rows (exact; s = 1 for ordinary data), scale back.
     s = power_of_two_scale(vi) if yi.size else np.ones(shape)
@@ -404,7 +433,7 @@ def _fit(
     owner = type(model).__name__
     yi, vi, k = effects.yi, effects.vi, effects.k
     level = model.level
-    random = isinstance(model, RandomEffects)
+    random = model.random_effects
     notes: list[str] = []
     tau2, converged, iterations = 0.0, True, 0
     if random and tau2_fit is not None:  # already checked() by RandomEffects.fit
@@ -458,7 +487,7 @@ def _fit(
         q_p = i2_v = h2_v = math.nan
 
     tau2_method: str | None = None
-    if isinstance(model, RandomEffects):
+    if model.random_effects and model.tau2 is not None:
         method = "Random-effects model"
         tau2_method = tau2_fit.method if tau2_fit is not None else model.tau2.name
     else:

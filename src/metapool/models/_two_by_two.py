@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import attrs
 import numpy as np
@@ -12,15 +13,22 @@ from scipy import special
 from metapool._kernels import heterogeneity_from_q
 from metapool._validation import check_level, study_name
 from metapool._warnings import warn
-from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio, double_zero_mask
+from metapool.effects._base import EffectSet, TwoByTwo
+from metapool.effects.binary import double_zero_mask
 from metapool.exceptions import DegenerateDataWarning, InvalidDataError, MetapoolTypeError
 from metapool.models._inference import two_sided_p, z_crit
 from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
 
 __all__ = ["MantelHaenszel", "Peto"]
 
+
+def _tables(effects: EffectSet) -> TwoByTwo:
+    counts = effects.counts
+    assert counts is not None  # guaranteed by accepts()
+    return counts
+
+
 Array = NDArray[np.float64]
-Binary = RiskRatio | OddsRatio | RiskDifference
 
 
 def _mh_estimate(
@@ -54,7 +62,7 @@ def _mh_estimate(
 
 def _two_by_two_result(
     model: MantelHaenszel | Peto,
-    effects: Binary,
+    effects: EffectSet,
     *,
     method: str,
     estimate: float,
@@ -161,18 +169,29 @@ class MantelHaenszel:
     """
 
     level: float
+    #: How the model weights studies (see :class:`~metapool.models.Model`).
+    weighting: ClassVar[str] = "mantel-haenszel"
+    #: The CI of the pooled effect: Wald z with the MH variance.
+    ci: ClassVar[str] = "z"
+    #: A common-effect model: no τ².
+    random_effects: ClassVar[bool] = False
+    tau2: ClassVar[None] = None
 
     def __init__(self, *, level: float = 0.95) -> None:
         self.__attrs_init__(level=check_level("MantelHaenszel", level))
 
-    def fit(self, effects: Binary) -> MetaResult:
+    def accepts(self, effects: EffectSet) -> bool:
+        """Risk ratios, odds ratios and risk differences with their 2×2 tables."""
+        return effects.counts is not None and effects.measure.code in ("RR", "OR", "RD")
+
+    def fit(self, effects: EffectSet) -> MetaResult:
         """Pool a :class:`RiskRatio`, :class:`OddsRatio` or :class:`RiskDifference` set."""
-        if not isinstance(effects, (RiskRatio, OddsRatio, RiskDifference)):
+        if not (isinstance(effects, EffectSet) and self.accepts(effects)):
             raise MetapoolTypeError(
                 "MantelHaenszel.fit expects RiskRatio, OddsRatio or RiskDifference effects. "
                 f"Got {type(effects).__name__}."
             )
-        a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
+        a, n1, c, n2 = _tables(effects)
         measure = effects.measure.code
         if measure in ("RR", "OR") and (
             a.sum() == 0
@@ -236,17 +255,28 @@ class Peto:
     """
 
     level: float
+    #: How the model weights studies (see :class:`~metapool.models.Model`).
+    weighting: ClassVar[str] = "peto"
+    #: The CI of the pooled effect: Wald z.
+    ci: ClassVar[str] = "z"
+    #: A common-effect model: no τ².
+    random_effects: ClassVar[bool] = False
+    tau2: ClassVar[None] = None
 
     def __init__(self, *, level: float = 0.95) -> None:
         self.__attrs_init__(level=check_level("Peto", level))
 
-    def fit(self, effects: OddsRatio) -> MetaResult:
+    def accepts(self, effects: EffectSet) -> bool:
+        """Odds ratios with their 2×2 tables."""
+        return effects.counts is not None and effects.measure.code == "OR"
+
+    def fit(self, effects: EffectSet) -> MetaResult:
         """Pool an :class:`OddsRatio` set."""
-        if not isinstance(effects, OddsRatio):
+        if not (isinstance(effects, EffectSet) and self.accepts(effects)):
             raise MetapoolTypeError(
                 f"Peto.fit expects OddsRatio effects. Got {type(effects).__name__}."
             )
-        a, n1, c, n2 = effects.events1, effects.n1, effects.events2, effects.n2
+        a, n1, c, n2 = _tables(effects)
         n = n1 + n2
         m1 = a + c
         e = n1 * m1 / n

@@ -51,7 +51,8 @@ FONT_SIZE = 8.0
 #: The typographic minus sign, as matplotlib uses on its own tick labels.
 MINUS = "\u2212"
 
-_MODEL_METHODS = {"MantelHaenszel": "M-H", "Peto": "Peto"}
+#: RevMan's name of each weighting (see metapool.models.Model.weighting).
+_METHOD_NAMES = {"inverse-variance": "IV", "mantel-haenszel": "M-H", "peto": "Peto"}
 
 
 #: Ratio axes never reach beyond 10**±300: the exponential of a larger log
@@ -218,9 +219,9 @@ def level_percent(level: float) -> str:
     return f"{100 * level:.10g}"
 
 
-def method_title(model_name: str, random: bool, level: float) -> str:
+def method_title(weighting: str, random: bool, level: float) -> str:
     """RevMan's method line, e.g. ``"M-H, Random, 95% CI"``."""
-    method = _MODEL_METHODS.get(model_name, "IV")
+    method = _METHOD_NAMES.get(weighting, weighting)
     return f"{method}, {'Random' if random else 'Fixed'}, {level_percent(level)}% CI"
 
 

@@ -531,7 +531,7 @@ def build_table(
     )
     effect_title = (
         measure_label or overall.measure.title,
-        method_title(type(overall.model).__name__, overall.tau2_method is not None, overall.level),
+        method_title(overall.model.weighting, overall.model.random_effects, overall.level),
     )
     cols = _resolve_columns(
         columns,
