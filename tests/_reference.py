@@ -1,4 +1,4 @@
-"""Loading the pinned metafor reference (tests/reference/metafor_reference.json)."""
+"""Loading the pinned metafor references in tests/reference/ (see its README.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,20 @@ from typing import Any
 
 import metapool as mp
 
-REFERENCE = Path(__file__).parent / "reference" / "metafor_reference.json"
+REFERENCE_DIR = Path(__file__).parent / "reference"
+
+# The pinned JSON files, named by what they hold; make_<name>.R writes <name>.json.
+#: every τ² estimator × CI method on 18 datasets, MH, Peto, escalc (tests/test_models_metafor.py)
+POOLING = "pooling.json"
+#: meta-regression, leave-one-out, cumulative, influence, subgroups (tests/test_regression.py,
+#: tests/test_sensitivity.py, tests/test_subgroups.py)
+REGRESSION_SENSITIVITY_SUBGROUPS = "regression_sensitivity_subgroups.json"
+#: regtest, ranktest, trimfill (tests/test_bias.py)
+SMALL_STUDY_EFFECTS = "small_study_effects.json"
+#: escalc() with non-default options (tests/test_effects.py)
+ESCALC_OPTIONS = "escalc_options.json"
+#: the live cross-check script (tests/test_models_live_metafor.py)
+LIVE_METAFOR_SCRIPT = REFERENCE_DIR / "live_metafor.R"
 
 #: metafor's name of each CI method -> metapool's
 TEST_TO_CI = {"z": "z", "knha": "hksj", "adhoc": "hksj-adhoc", "t": "t"}
@@ -18,14 +31,15 @@ ITERATIVE = {"REML", "ML", "PM", "EB"}
 
 
 @cache
-def load_reference(filename: str = REFERENCE.name) -> dict[str, Any]:
+def load_reference(filename: str = POOLING) -> dict[str, Any]:
     """A pinned reference JSON from tests/reference/, read once per session."""
-    data: dict[str, Any] = json.loads((REFERENCE.parent / filename).read_text())
+    data: dict[str, Any] = json.loads((REFERENCE_DIR / filename).read_text())
     return data
 
 
 def reference() -> dict[str, Any]:
-    return load_reference()
+    """The pooling reference (pooling.json)."""
+    return load_reference(POOLING)
 
 
 def datasets() -> list[dict[str, Any]]:

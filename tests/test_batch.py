@@ -15,7 +15,7 @@ from metapool.exceptions import InvalidDataError
 
 # Both paths run the same kernels; the only differences are the iterative solvers'
 # stopping points (1e-12 relative to min(vi) and to τ²), so 1e-8 relative with a
-# floor of 1e-8 × mean(vi) leaves four orders of magnitude (as tests/test_properties.py).
+# floor of 1e-8 × mean(vi) leaves four orders of magnitude (as tests/properties/test_laws.py).
 TOL = 1e-8
 FIELDS = ("estimate", "se", "statistic", "pvalue", "tau2", "i2", "h2", "q", "q_pvalue")
 

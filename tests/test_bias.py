@@ -1,8 +1,8 @@
 """metapool.bias (Egger, Begg, trim and fill) against pinned metafor 3.8-1 output, plus
 laws checked with Hypothesis, and the errors and warnings.
 
-The reference is ``tests/reference/bias_reference.json``, written by
-``tests/reference/make_bias_reference.R`` (``regtest``, ``ranktest``, ``trimfill``
+The reference is ``tests/reference/small_study_effects.json``, written by
+``tests/reference/make_small_study_effects.R`` (``regtest``, ``ranktest``, ``trimfill``
 on seven datasets; see the script's header for what each record is).
 
 Tolerances (relative, with an absolute floor for values that are exactly 0):
@@ -35,7 +35,6 @@ import json
 import math
 import warnings
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -55,9 +54,7 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from tests._reference import FIELDS, is_missing, load_reference
-
-REFERENCE = Path(__file__).parent / "reference" / "bias_reference.json"
+from tests._reference import FIELDS, SMALL_STUDY_EFFECTS, is_missing, load_reference
 
 RTOL_CLOSED = 1e-10
 RTOL_ITERATIVE = 1e-9
@@ -69,7 +66,7 @@ TEST_TO_CI = {"z": "z", "knha": "hksj", "adhoc": "hksj-adhoc", "t": "t"}
 
 
 def reference() -> dict[str, Any]:
-    return load_reference(REFERENCE.name)
+    return load_reference(SMALL_STUDY_EFFECTS)
 
 
 def datasets() -> list[dict[str, Any]]:
@@ -82,7 +79,7 @@ def dataset(name: str) -> dict[str, Any]:
 
 def effects_of(ds: dict[str, Any]) -> mp.GenericEffect:
     # The bias methods see only yi/vi; metafor's values are used as given (effect-size
-    # computation is tested in test_reference.py), so ties in vi are exactly R's.
+    # computation is tested in test_models_metafor.py), so ties in vi are exactly R's.
     return mp.GenericEffect(yi=ds["yi"], vi=ds["vi"], labels=ds["labels"])
 
 
@@ -117,7 +114,7 @@ def rtol_for(method: str | None) -> float:
 def test_reference_file_records_its_provenance() -> None:
     ref = reference()
     assert ref["metafor_version"] == "3.8.1"
-    assert ref["generated_by"] == "tests/reference/make_bias_reference.R"
+    assert ref["generated_by"] == "tests/reference/make_small_study_effects.R"
     names = {d["name"] for d in datasets()}
     assert {"bcg_rr", "hackshaw1998", "egger2001_or", "bangertdrowns2004"} <= names
     sides = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,10 @@ from metapool.exceptions import (
     MetapoolTypeError,
     ZeroCellWarning,
 )
+from tests._reference import ESCALC_OPTIONS, load_reference
 
-OPTIONS = json.loads((Path(__file__).parent / "reference" / "escalc_options.json").read_text())
-# Closed-form formulas evaluated by both programs in double precision (see test_reference.py).
+OPTIONS = load_reference(ESCALC_OPTIONS)
+# Closed-form formulas evaluated by both programs in double precision (see test_models_metafor.py).
 RTOL = 1e-10
 
 

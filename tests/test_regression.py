@@ -1,7 +1,7 @@
 """Meta-regression against pinned metafor 3.8-1 output, its laws, and its errors.
 
-Reference: ``tests/reference/issue3_reference.json``, written by
-``tests/reference/make_issue3_reference.R`` (``rma(yi, vi, mods = ~ ..., method = M,
+Reference: ``tests/reference/regression_sensitivity_subgroups.json``, written by
+``tests/reference/make_regression_sensitivity_subgroups.R`` (``rma(yi, vi, mods = ~ ..., method = M,
 test = T)`` with tight controls, ``confint()`` and ``predict(newmods = ...)``) for the
 τ² estimators REML ML DL HE SJ PM EB HS (and EE, metafor's fixed-effects
 meta-regression = metapool's ``tau2=mp.tau2.Fixed(0)``) × tests z knha t adhoc on
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,10 +48,15 @@ from metapool.exceptions import (
     InvalidParameterError,
     MetapoolTypeError,
 )
-from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
+from tests._reference import (
+    ITERATIVE,
+    REGRESSION_SENSITIVITY_SUBGROUPS,
+    TEST_TO_CI,
+    is_missing,
+    load_reference,
+)
 from tests._strategies import meta_data as shared_meta_data
 
-REFERENCE = Path(__file__).parent / "reference" / "issue3_reference.json"
 RTOL_CLOSED = 1e-10
 RTOL_ITERATIVE = 1e-9
 RTOL_ILL_CONDITIONED = 1e-8
@@ -61,7 +65,7 @@ ILL_CONDITIONED = 1e10  # cond(X'V^-1 X) above which RTOL_ILL_CONDITIONED applie
 
 
 def reference() -> dict[str, Any]:
-    return load_reference(REFERENCE.name)
+    return load_reference(REGRESSION_SENSITIVITY_SUBGROUPS)
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -156,7 +160,7 @@ def _expected_names(model: dict[str, Any]) -> tuple[list[str], list[str]]:
 def test_reference_file_records_its_provenance() -> None:
     ref = reference()
     assert ref["metafor_version"] == "3.8.1"
-    assert ref["generated_by"] == "tests/reference/make_issue3_reference.R"
+    assert ref["generated_by"] == "tests/reference/make_regression_sensitivity_subgroups.R"
     n_fits = sum(len(m["fits"]) for d in ref["regression"] for m in d["models"])
     assert n_fits == 10 * 36  # 10 models x 9 methods x 4 tests
     errors = [f["error"] for d in ref["regression"] for m in d["models"] for f in m["fits"]]
@@ -303,7 +307,7 @@ def test_categorical_predict_accepts_any_subset_of_levels() -> None:
 # ------------------------------------------------------------------ properties
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-TOL = 1e-8  # as tests/test_properties.py: the iterative stop rule is 1e-12 x min(vi) + 1e-12 rel.
+TOL = 1e-8  # as tests/properties/test_laws.py: iterative stop rule is 1e-12 x min(vi) + 1e-12 rel.
 
 
 def meta_data(min_k: int = 3, max_k: int = 20) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:

@@ -1,7 +1,7 @@
 """Leave-one-out, cumulative and influence diagnostics against metafor 3.8-1, and laws.
 
-Reference: the ``sensitivity`` part of ``tests/reference/issue3_reference.json``
-(``tests/reference/make_issue3_reference.R``): ``leave1out()`` and
+Reference: the ``sensitivity`` part of ``tests/reference/regression_sensitivity_subgroups.json``
+(``tests/reference/make_regression_sensitivity_subgroups.R``): ``leave1out()`` and
 ``cumul(order = year)`` of rma.uni fits (REML/z, DL/knha, PM/adhoc, ML/t, EE/z),
 rma.mh (RR, OR, RD) and rma.peto on dat.bcg and dat.nielweise2007 (zero cells, one
 double-zero study), plus rma.uni on dat.raudenbush1985; ``influence()`` of the
@@ -14,7 +14,7 @@ values, recorded by the R script, and test_metafor_missed_the_maximum_only_where
 keeps that list from growing unnoticed.
 
 Tolerances: every row is an ordinary fit, so the tolerances of
-``tests/test_reference.py`` apply: ``RTOL_CLOSED = 1e-10`` for closed forms (DL,
+``tests/test_models_metafor.py`` apply: ``RTOL_CLOSED = 1e-10`` for closed forms (DL,
 EE, MH, Peto: same formulas in double precision, measured < 1e-12) and
 ``RTOL_ITERATIVE = 1e-9`` for REML, ML and PM (metafor's refits inherit the fit's
 tight control, 1e-13 × var(yi); metapool stops at 1e-12 × min(vi) + 1e-12 relative). I² is a
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,11 +39,16 @@ from hypothesis import strategies as st
 
 import metapool as mp
 from metapool.exceptions import InvalidDataError
-from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
+from tests._reference import (
+    ITERATIVE,
+    REGRESSION_SENSITIVITY_SUBGROUPS,
+    TEST_TO_CI,
+    is_missing,
+    load_reference,
+)
 from tests._strategies import IV_MODELS
 from tests._strategies import meta_data as shared_meta_data
 
-REFERENCE = Path(__file__).parent / "reference" / "issue3_reference.json"
 RTOL_CLOSED = 1e-10
 RTOL_ITERATIVE = 1e-9
 ATOL = 1e-13
@@ -69,7 +73,7 @@ METAFOR_NOT_AT_MAXIMUM = {
 
 
 def reference() -> dict[str, Any]:
-    return load_reference(REFERENCE.name)
+    return load_reference(REGRESSION_SENSITIVITY_SUBGROUPS)
 
 
 @pytest.fixture(autouse=True)
@@ -335,7 +339,7 @@ def test_influence_flags_are_exercised() -> None:
 # ------------------------------------------------------------------ properties
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-TOL = 1e-8  # as tests/test_properties.py: stop rule 1e-12 x min(vi) + 1e-12 rel., summation order
+TOL = 1e-8  # as tests/properties/test_laws.py: stop 1e-12 x min(vi) + 1e-12 rel., summation order
 
 
 def meta_data(min_k: int = 3, max_k: int = 15) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:

@@ -1,7 +1,7 @@
 """Subgroup analysis against metafor 3.8-1 (RevMan/meta's test for subgroup differences).
 
-Reference: the ``subgroups`` part of ``tests/reference/issue3_reference.json``
-(``tests/reference/make_issue3_reference.R``) for dat.bcg by alloc (log RR;
+Reference: the ``subgroups`` part of ``tests/reference/regression_sensitivity_subgroups.json``
+(``tests/reference/make_regression_sensitivity_subgroups.R``) for dat.bcg by alloc (log RR;
 random 7, alternate 2, systematic 4) and dat.raudenbush1985 by weeks of prior
 contact banded as 0, 1, 2, 3, >3 (the "3" subgroup has one study):
 
@@ -16,7 +16,7 @@ contact banded as 0, 1, 2, 3, >3 (the "3" subgroup has one study):
   z, the QM of the mods model equals Q_between (the model is saturated in the
   subgroup means, so its Wald test of the contrasts is the Q of the means).
 
-Tolerances as in tests/test_reference.py: ``RTOL_CLOSED = 1e-10`` for closed
+Tolerances as in tests/test_models_metafor.py: ``RTOL_CLOSED = 1e-10`` for closed
 forms (DL, EE, fixed τ², MH, Peto) and ``RTOL_ITERATIVE = 1e-9`` for REML and PM
 (metafor run with stop rules at 1e-13 × var(yi)); I² (percent) has a floor of
 ``100 * rtol``. Q_between is a weighted sum of squared differences of subgroup
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,11 +36,16 @@ from hypothesis import strategies as st
 
 import metapool as mp
 from metapool.exceptions import InvalidDataError, InvalidParameterError, MetapoolTypeError
-from tests._reference import ITERATIVE, TEST_TO_CI, is_missing, load_reference
+from tests._reference import (
+    ITERATIVE,
+    REGRESSION_SENSITIVITY_SUBGROUPS,
+    TEST_TO_CI,
+    is_missing,
+    load_reference,
+)
 from tests._strategies import IV_MODELS
 from tests._strategies import meta_data as shared_meta_data
 
-REFERENCE = Path(__file__).parent / "reference" / "issue3_reference.json"
 RTOL_CLOSED = 1e-10
 RTOL_ITERATIVE = 1e-9
 ATOL = 1e-13
@@ -51,7 +55,7 @@ K1_HETEROGENEITY = ("q_pvalue", "i2", "h2")
 
 
 def reference() -> dict[str, Any]:
-    return load_reference(REFERENCE.name)
+    return load_reference(REGRESSION_SENSITIVITY_SUBGROUPS)
 
 
 def _dataset(name: str) -> dict[str, Any]:

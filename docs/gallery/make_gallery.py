@@ -5,7 +5,7 @@ Run from anywhere::
     python docs/gallery/make_gallery.py
 
 The published data sets come from the pinned metafor reference
-(tests/reference/metafor_reference.json); the 100-study example is simulated
+(tests/reference/pooling.json); the 100-study example is simulated
 with a fixed seed. Images are PNG at 130 dpi (110 for the 100-study plot)
 with a 64-colour palette, small enough to commit.
 """
@@ -33,7 +33,7 @@ import metapool as mp  # noqa: E402
 
 DPI = 130
 DPI_LONG = 110  # the 100-study plot is 20 inches tall
-REFERENCE = ROOT / "tests" / "reference" / "metafor_reference.json"
+REFERENCE = ROOT / "tests" / "reference" / "pooling.json"
 
 #: dat.bcg's method of treatment allocation (Colditz et al. 1994), in the
 #: order of the 13 trials in the reference file.

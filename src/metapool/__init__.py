@@ -9,6 +9,7 @@
 """
 
 from metapool import exceptions, tau2
+from metapool._config import config_context, get_config, set_config
 from metapool._data import ExcludedStudy
 from metapool.batch import BatchResult
 from metapool.bias import (
@@ -25,6 +26,7 @@ from metapool.effects import (
     EffectSet,
     GenericEffect,
     MeanDifference,
+    Measure,
     OddsRatio,
     RiskDifference,
     RiskRatio,
@@ -63,6 +65,7 @@ __all__ = [
     "LeaveOneOutResult",
     "MantelHaenszel",
     "MeanDifference",
+    "Measure",
     "MetaRegression",
     "MetaRegressionResult",
     "MetaResult",
@@ -77,14 +80,17 @@ __all__ = [
     "TrimFillResult",
     "__version__",
     "begg_test",
+    "config_context",
     "cumulative",
     "egger_test",
     "exceptions",
     "forest_plot",
     "funnel_plot",
+    "get_config",
     "get_convention",
     "influence",
     "leave_one_out",
+    "set_config",
     "subgroup_analysis",
     "tau2",
     "trim_and_fill",

@@ -1,9 +1,12 @@
 """One serializer behind every ``to_dict()``: JSON-safe values from result fields.
 
 NaN and infinities become ``None`` (JSON has neither), numpy scalars and arrays
-become Python numbers and (nested) lists, a :class:`~metapool.effects.Measure`
-becomes its code (with its scale beside it), objects with a ``to_dict`` use it,
-and anything else (a model, an estimator) its ``repr``.
+become Python numbers and (nested) lists, objects with a ``to_dict`` use it,
+mappings and sequences are converted item by item, and anything else (a model,
+an estimator) becomes its ``repr``.
+
+It imports nothing from metapool, so that every layer (effect sets, results)
+can use it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from metapool.effects._measure import Measure
-
-__all__ = ["fields_to_dict", "json_float", "jsonable"]
+__all__ = ["fields_to_dict", "json_float", "jsonable", "measure_entries"]
 
 
 def json_float(x: float | None) -> float | None:
@@ -38,8 +39,6 @@ def jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return json_float(float(value))
-    if isinstance(value, Measure):
-        return value.code
     if hasattr(value, "to_dict") and not isinstance(value, type):
         return value.to_dict()
     if isinstance(value, np.ndarray):
@@ -51,16 +50,29 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def fields_to_dict(obj: Any, *, skip: Iterable[str] = ()) -> dict[str, Any]:
-    """Every attrs field of ``obj`` but ``skip``, made JSON-safe; a Measure field adds
-    ``"scale"`` (the analysis scale's name) beside its code."""
+def measure_entries(measure: Any) -> dict[str, str]:
+    """A measure as results record it: its code, with the analysis scale's name beside
+    it (``{"measure": "RR", "scale": "log"}``)."""
+    return {"measure": str(measure.code), "scale": str(measure.scale.name)}
+
+
+def fields_to_dict(
+    obj: Any, *, skip: Iterable[str] = (), replace: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Every attrs field of ``obj`` but ``skip``, in field order, made JSON-safe.
+
+    A field named in ``replace`` is written as the entries given for it, in its
+    place (e.g. ``{"measure": measure_entries(m)}``, or a field recorded under
+    another key); their values are made JSON-safe too.
+    """
     skipped = set(skip)
+    replaced = replace or {}
     out: dict[str, Any] = {}
     for field in attrs.fields(type(obj)):
         if field.name in skipped:
             continue
-        value = getattr(obj, field.name)
-        out[field.name] = jsonable(value)
-        if isinstance(value, Measure):
-            out["scale"] = value.scale.name
+        if field.name in replaced:
+            out.update({key: jsonable(v) for key, v in replaced[field.name].items()})
+        else:
+            out[field.name] = jsonable(getattr(obj, field.name))
     return out

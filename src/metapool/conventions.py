@@ -57,6 +57,8 @@ class Convention:
         Which studies get the continuity correction.
     double_zero : {"keep", "drop"}
         What to do with RR/OR studies that have no events (or only events) in both arms.
+    md_variance : {"unpooled", "pooled"}
+        Variance of the mean difference (both programs: unpooled).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Convention:
     continuity: float = 0.5
     continuity_to: str = "zero"
     double_zero: str = "keep"
+    md_variance: str = "unpooled"
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -88,8 +91,10 @@ CONVENTIONS: dict[str, Convention] = {
 }
 
 
-def get_convention(convention: str | Convention, owner: str | None = None) -> Convention:
-    """Return the :class:`Convention` named ``convention`` (or ``convention`` itself).
+def get_convention(convention: str | Convention | None, owner: str | None = None) -> Convention:
+    """Return the :class:`Convention` named ``convention`` (or ``convention`` itself);
+    ``None`` means the session default (:func:`metapool.set_config`, ``"metafor"``
+    unless set).
 
     ``owner`` (the class whose parameter this is) is named in the error message.
 
@@ -101,6 +106,10 @@ def get_convention(convention: str | Convention, owner: str | None = None) -> Co
     """
     if isinstance(convention, Convention):
         return convention
+    if convention is None:
+        from metapool._config import get_config
+
+        convention = str(get_config()["convention"])
     if isinstance(convention, str) and convention.lower() in CONVENTIONS:
         return CONVENTIONS[convention.lower()]
     names = ", ".join(repr(n) for n in CONVENTIONS)

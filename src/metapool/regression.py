@@ -29,6 +29,7 @@ from metapool._moderators import DesignMatrix, moderator_design
 from metapool._serialize import fields_to_dict
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
+from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, array_field
 from metapool.effects._measure import Measure
 from metapool.exceptions import (
@@ -278,11 +279,12 @@ class MetaRegression:
 
     Parameters
     ----------
-    tau2 : str or Tau2Estimator, default "REML"
-        τ² estimator.
-    ci : {"z", "hksj", "hksj-adhoc", "t"}, default "z"
+    tau2 : str or Tau2Estimator, optional
+        τ² estimator. Default from the convention (metafor: REML; revman5: DL).
+    ci : {"z", "hksj", "hksj-adhoc", "t"}, optional
         Wald z; Knapp–Hartung (t with k - p df and the variance scaled by
         ``Σw r²/(k - p)``); its ad hoc variant (scale at least 1); Wald SEs with t.
+        Default from the convention (both: z).
     level : float, default 0.95
         Confidence level.
     nan_policy : {"raise", "omit"}, default "raise"
@@ -292,6 +294,9 @@ class MetaRegression:
         in the result's ``excluded`` (as metafor's default ``na.action = "na.omit"``).
         Text that reads like a missing-value marker (``""``, ``"NA"``, ``"nan"``,
         ``"None"``, ...) is refused under either policy, never guessed.
+    convention : str or Convention, optional
+        Source of the defaults of ``tau2`` and ``ci``; default: the session's
+        (:func:`metapool.set_config`, ``"metafor"`` unless set).
 
     Raises
     ------
@@ -335,16 +340,18 @@ class MetaRegression:
 
     def __init__(
         self,
-        tau2: str | Tau2Estimator = "REML",
+        tau2: str | Tau2Estimator | None = None,
         *,
-        ci: str = "z",
+        ci: str | None = None,
         level: float = 0.95,
         nan_policy: str = "raise",
+        convention: str | Convention | None = None,
     ) -> None:
         owner = "MetaRegression"
+        conv = get_convention(convention, owner)
         self.__attrs_init__(
-            tau2=get_tau2(tau2, owner=owner),
-            ci=check_choice(owner, "ci", ci, CI_METHODS),
+            tau2=get_tau2(tau2 if tau2 is not None else conv.tau2, owner=owner),
+            ci=check_choice(owner, "ci", ci or conv.ci, CI_METHODS),
             level=check_level(owner, level),
             nan_policy=check_choice(owner, "nan_policy", nan_policy, ("raise", "omit")),
         )

@@ -14,7 +14,7 @@
 #    "results": [{"id": "...", "fits": [<fit>, ...]}, ...]}
 #
 # For every case, method and test there is one <fit> (same fields as in
-# metafor_reference.json) fitted with the tight controls of metafor_common.R,
+# pooling.json) fitted with the tight controls of common.R,
 # plus, for every test, one REML fit with metafor's default control, stored
 # with "method": "REML_default".  A metafor failure is recorded in the fit's
 # "error" field (other numeric fields null) instead of aborting.
@@ -31,7 +31,7 @@ local({
   script_dir <- if (length(file_arg)) dirname(normalizePath(file_arg[1])) else "tests/reference"
   assign("SCRIPT_DIR", script_dir, envir = globalenv())
 })
-source(file.path(SCRIPT_DIR, "metafor_common.R"))
+source(file.path(SCRIPT_DIR, "common.R"))
 
 argv <- commandArgs(trailingOnly = TRUE)
 if (length(argv) != 2L) {

@@ -110,7 +110,7 @@ class _BinaryEffect(EffectSet):
         continuity: float | None = None,
         continuity_to: str | None = None,
         double_zero: str | None = None,
-        convention: str | Convention = "metafor",
+        convention: str | Convention | None = None,
         nan_policy: str = "raise",
     ) -> None:
         owner = type(self).__name__
@@ -250,8 +250,9 @@ _BINARY_DOC = """{title}
         ``"keep"`` (metafor) analyses them with the correction; ``"drop"``
         (RevMan 5, Cochrane Handbook) excludes them with a warning and records
         them in :attr:`excluded`. {dz_note}
-    convention : str or Convention, default "metafor"
-        Source of the defaults above.
+    convention : str or Convention, optional
+        Source of the defaults above; default: the session's
+        (:func:`metapool.set_config`, ``"metafor"`` unless set).
     nan_policy : {{"raise", "omit"}}, default "raise"
         ``"omit"`` leaves out studies with a missing value or label, with a
         warning, and records them in :attr:`excluded`.

@@ -104,12 +104,16 @@ class MeanDifference(_ContinuousEffect):
         A dict of columns or a pandas/polars DataFrame. When given, every scalar
         argument (a string, or an int for a table read without a header) is a
         column name in it.
-    variance : {"unpooled", "pooled"}, default "unpooled"
+    variance : {"unpooled", "pooled"}, optional
         ``"unpooled"``: ``sd1²/n1 + sd2²/n2`` (metafor's and RevMan's default);
-        ``"pooled"``: ``s_p² (1/n1 + 1/n2)`` with the pooled SD.
+        ``"pooled"``: ``s_p² (1/n1 + 1/n2)`` with the pooled SD. Default from the
+        convention (both: unpooled).
     nan_policy : {"raise", "omit"}, default "raise"
         ``"omit"`` leaves out studies with a missing value or label, with a
         warning, and records them in :attr:`excluded`.
+    convention : str or Convention, optional
+        Source of the defaults (``"metafor"`` or ``"revman5"``); default: the
+        session's (:func:`metapool.set_config`, ``"metafor"`` unless set).
 
     Raises
     ------
@@ -152,11 +156,18 @@ class MeanDifference(_ContinuousEffect):
         n2: Any,
         labels: Any = None,
         data: Any = None,
-        variance: str = "unpooled",
+        variance: str | None = None,
         nan_policy: str = "raise",
+        convention: str | Convention | None = None,
     ) -> None:
         owner = type(self).__name__
-        variance = check_choice(owner, "variance", variance, ("unpooled", "pooled"))
+        conv = get_convention(convention, owner)
+        variance = check_choice(
+            owner,
+            "variance",
+            conv.md_variance if variance is None else variance,
+            ("unpooled", "pooled"),
+        )
         values = dict(zip(_ARMS, (mean1, sd1, n1, mean2, sd2, n2), strict=True))
         prep = _prepare_arms(owner, values, data, labels, nan_policy)
         a = prep.arrays
@@ -211,8 +222,9 @@ class SMD(_ContinuousEffect):
         ``"UB"`` (unbiased, Hedges 1983): ``1/n1 + 1/n2 + (1 - (m-2)/(m J²)) g²``;
         ``"revman"`` (RevMan 5): ``N/(n1 n2) + g²/(2(N - 3.94))``.
         Default from the convention.
-    convention : str or Convention, default "metafor"
-        Source of the defaults (``"revman5"``: approx correction, RevMan variance).
+    convention : str or Convention, optional
+        Source of the defaults (``"revman5"``: approx correction, RevMan variance);
+        default: the session's (:func:`metapool.set_config`, ``"metafor"`` unless set).
     nan_policy : {"raise", "omit"}, default "raise"
         ``"omit"`` leaves out studies with a missing value or label, with a
         warning, and records them in :attr:`excluded`.
@@ -269,7 +281,7 @@ class SMD(_ContinuousEffect):
         data: Any = None,
         correction: str | None = None,
         variance: str | None = None,
-        convention: str | Convention = "metafor",
+        convention: str | Convention | None = None,
         nan_policy: str = "raise",
     ) -> None:
         owner = type(self).__name__

@@ -76,10 +76,14 @@ class CommonEffect:
 
     Parameters
     ----------
-    ci : {"z", "t"}, default "z"
-        Wald z, or the same SE with a t(k-1) distribution.
+    ci : {"z", "t"}, optional
+        Wald z, or the same SE with a t(k-1) distribution. Default from the
+        convention (both: z).
     level : float, default 0.95
         Confidence level.
+    convention : str or Convention, optional
+        Source of the defaults (``"metafor"`` or ``"revman5"``); default: the
+        session's (:func:`metapool.set_config`, ``"metafor"`` unless set).
 
     References
     ----------
@@ -115,10 +119,18 @@ class CommonEffect:
         """No τ² estimator (τ² = 0)."""
         return None
 
-    def __init__(self, *, ci: str = "z", level: float = 0.95) -> None:
+    def __init__(
+        self,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        convention: str | Convention | None = None,
+    ) -> None:
+        owner = "CommonEffect"
+        conv = get_convention(convention, owner)
         self.__attrs_init__(
-            ci=check_choice("CommonEffect", "ci", ci, ("z", "t")),
-            level=check_level("CommonEffect", level),
+            ci=check_choice(owner, "ci", ci or conv.ci, ("z", "t")),
+            level=check_level(owner, level),
         )
 
     def fit(self, effects: EffectSet) -> MetaResult:
@@ -168,8 +180,9 @@ class RandomEffects:
     i2 : {"tau2", "q"}, optional
         I² and H² from τ² and the typical within-study variance (metafor,
         RevMan Web) or from Q (RevMan 5). Default from the convention.
-    convention : str or Convention, default "metafor"
-        Source of the defaults (``"revman5"``: DL, z, I² from Q).
+    convention : str or Convention, optional
+        Source of the defaults (``"revman5"``: DL, z, I² from Q); default: the
+        session's (:func:`metapool.set_config`, ``"metafor"`` unless set).
 
     Notes
     -----
@@ -231,7 +244,7 @@ class RandomEffects:
         level: float = 0.95,
         prediction: str | None = None,
         i2: str | None = None,
-        convention: str | Convention = "metafor",
+        convention: str | Convention | None = None,
     ) -> None:
         owner = "RandomEffects"
         conv = get_convention(convention, owner)

@@ -13,6 +13,7 @@ from scipy import special
 from metapool._kernels import heterogeneity_from_q
 from metapool._validation import check_level, study_name
 from metapool._warnings import warn
+from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, TwoByTwo
 from metapool.effects.binary import double_zero_mask
 from metapool.exceptions import DegenerateDataWarning, InvalidDataError, MetapoolTypeError
@@ -147,6 +148,9 @@ class MantelHaenszel:
     ----------
     level : float, default 0.95
         Confidence level.
+    convention : str or Convention, optional
+        Accepted for a uniform interface (``"metafor"`` and ``"revman5"`` pool the
+        same way); default: the session's (:func:`metapool.set_config`).
 
     References
     ----------
@@ -177,7 +181,8 @@ class MantelHaenszel:
     random_effects: ClassVar[bool] = False
     tau2: ClassVar[None] = None
 
-    def __init__(self, *, level: float = 0.95) -> None:
+    def __init__(self, *, level: float = 0.95, convention: str | Convention | None = None) -> None:
+        get_convention(convention, "MantelHaenszel")  # checked; no setting differs yet
         self.__attrs_init__(level=check_level("MantelHaenszel", level))
 
     def accepts(self, effects: EffectSet) -> bool:
@@ -239,6 +244,9 @@ class Peto:
     ----------
     level : float, default 0.95
         Confidence level.
+    convention : str or Convention, optional
+        Accepted for a uniform interface (``"metafor"`` and ``"revman5"`` pool the
+        same way); default: the session's (:func:`metapool.set_config`).
 
     References
     ----------
@@ -263,7 +271,8 @@ class Peto:
     random_effects: ClassVar[bool] = False
     tau2: ClassVar[None] = None
 
-    def __init__(self, *, level: float = 0.95) -> None:
+    def __init__(self, *, level: float = 0.95, convention: str | Convention | None = None) -> None:
+        get_convention(convention, "Peto")  # checked; no setting differs yet
         self.__attrs_init__(level=check_level("Peto", level))
 
     def accepts(self, effects: EffectSet) -> bool:

@@ -5,7 +5,7 @@ with metafor 3.8-1 on the shipped CSV files and on a fixture in the same format
 (tests/fixtures/ketamine_format, published metadat datasets reshaped, not ketamine
 data) and wrote the JSON files compared here. Tolerance: 1e-10 relative, as for
 every closed-form comparison (DerSimonian-Laird and Mantel-Haenszel are closed
-forms; see tests/test_reference.py).
+forms; see tests/test_models_metafor.py).
 """
 
 from __future__ import annotations

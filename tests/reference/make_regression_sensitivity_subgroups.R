@@ -2,11 +2,11 @@
 # sensitivity analyses (leave-one-out, cumulative, influence) and subgroups.
 #
 # Usage (from the repository root):
-#   Rscript tests/reference/make_issue3_reference.R
+#   Rscript tests/reference/make_regression_sensitivity_subgroups.R
 #
-# Writes tests/reference/issue3_reference.json.  Needs R with metafor (3.8-1
+# Writes tests/reference/regression_sensitivity_subgroups.json.  Needs R with metafor (3.8-1
 # was used), metadat and jsonlite; reuses the tight controls, capture() and the
-# full-precision JSON writer of metafor_common.R.  Takes about 15 seconds.
+# full-precision JSON writer of common.R.  Takes about 15 seconds.
 #
 # What is recorded (see the "layout" entry of the JSON for the field names):
 #
@@ -56,10 +56,10 @@ local({
   script_dir <- if (length(file_arg)) dirname(normalizePath(file_arg[1])) else "tests/reference"
   assign("SCRIPT_DIR", script_dir, envir = globalenv())
 })
-source(file.path(SCRIPT_DIR, "metafor_common.R"))
+source(file.path(SCRIPT_DIR, "common.R"))
 suppressPackageStartupMessages(library(metadat))
 
-OUT_FILE <- file.path(SCRIPT_DIR, "issue3_reference.json")
+OUT_FILE <- file.path(SCRIPT_DIR, "regression_sensitivity_subgroups.json")
 LEVEL <- 95
 REG_METHODS <- c("REML", "ML", "DL", "HE", "SJ", "PM", "EB", "HS", "EE")
 
@@ -478,13 +478,13 @@ subgroups[[length(subgroups) + 1L]] <- sub_dataset(
 # ---------------------------------------------------------------------------
 
 out <- list(
-  generated_by = "tests/reference/make_issue3_reference.R",
+  generated_by = "tests/reference/make_regression_sensitivity_subgroups.R",
   metafor_version = metafor_version_string(),
   metadat_version = as.character(utils::packageVersion("metadat")),
   r_version = R.version.string,
   date = format(Sys.Date(), "%Y-%m-%d"),
   control = paste(
-    "rma.uni fits use tight_rma_control(yi, vi) of metafor_common.R (threshold and tol",
+    "rma.uni fits use tight_rma_control(yi, vi) of common.R (threshold and tol",
     "1e-13 * var(yi), maxiter 10000); confint() uses tight_confint_control().",
     "leave1out/cumul/influence refit with the fit's own control. rma.mh/rma.peto use",
     "metafor's defaults (closed forms)."),

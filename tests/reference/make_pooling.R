@@ -1,9 +1,9 @@
 # Generate pinned metafor reference numbers for the metapool test-suite.
 #
 # Usage (from the repository root):
-#   Rscript tests/reference/make_reference.R
+#   Rscript tests/reference/make_pooling.R
 #
-# Writes tests/reference/metafor_reference.json.  Needs R with metafor
+# Writes tests/reference/pooling.json.  Needs R with metafor
 # (3.8-1 was used), metadat and jsonlite.  See tests/reference/README.md.
 
 local({
@@ -12,10 +12,10 @@ local({
   script_dir <- if (length(file_arg)) dirname(normalizePath(file_arg[1])) else "tests/reference"
   assign("SCRIPT_DIR", script_dir, envir = globalenv())
 })
-source(file.path(SCRIPT_DIR, "metafor_common.R"))
+source(file.path(SCRIPT_DIR, "common.R"))
 suppressPackageStartupMessages(library(metadat))
 
-OUT_FILE <- file.path(SCRIPT_DIR, "metafor_reference.json")
+OUT_FILE <- file.path(SCRIPT_DIR, "pooling.json")
 LEVEL <- 0.95
 
 # ---------------------------------------------------------------------------
@@ -250,7 +250,7 @@ level090 <- list(
 for (r in level090$fits) note_error("normand1999@0.90", r)
 
 out <- list(
-  generated_by = "tests/reference/make_reference.R",
+  generated_by = "tests/reference/make_pooling.R",
   metafor_version = metafor_version_string(),
   metadat_version = as.character(utils::packageVersion("metadat")),
   r_version = R.version.string,

@@ -1,6 +1,8 @@
 # Shared helpers for the metafor reference scripts.
 #
-# Sourced by tests/reference/make_reference.R and tests/reference/live_metafor.R.
+# Sourced by every script in tests/reference/ (make_pooling.R,
+# make_regression_sensitivity_subgroups.R, make_small_study_effects.R,
+# make_escalc_options.R, live_metafor.R), each from its own directory.
 # Contains: tight control settings, one function per kind of fit that turns a
 # metafor object into the flat <fit> record used by the Python tests, and a
 # small JSON writer that prints doubles with full (round-trip) precision.

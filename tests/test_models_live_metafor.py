@@ -38,7 +38,7 @@ Each field must satisfy ``|metapool - metafor| <= rtol × |metafor| + floor``.
 
 ``rtol`` is ``RTOL_CLOSED = 1e-10`` for DL, HE, SJ, HS (and for Q, which uses
 w = 1/v under every estimator) and ``RTOL_ITERATIVE = 1e-9`` for REML, ML, PM,
-EB and the Q-profile bounds, as in tests/test_reference.py: both programs
+EB and the Q-profile bounds, as in tests/test_models_metafor.py: both programs
 evaluate the same formulas in double precision, metafor runs to thresholds of
 1e-13 × var(yi) and metapool until its step is below 1e-12 × (min(vi) + τ²),
 so they typically agree to ~1e-12; metafor's default threshold (1e-5) is off
@@ -90,11 +90,10 @@ from scipy import special
 import metapool as mp
 from metapool.tau2._likelihood import log_likelihood, score
 from metapool.tau2._qsolve import generalized_q
-from tests._reference import FIELDS, ITERATIVE, TEST_TO_CI, is_missing
+from tests._reference import FIELDS, ITERATIVE, LIVE_METAFOR_SCRIPT, TEST_TO_CI, is_missing
 
 pytestmark = pytest.mark.live_r
 
-R_SCRIPT = Path(__file__).parent / "reference" / "live_metafor.R"
 METHODS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")
 TESTS = ("z", "knha", "t", "adhoc")
 RTOL_CLOSED = 1e-10
@@ -390,7 +389,12 @@ def run_live(workdir: Path) -> Live:
     in_file, out_file = workdir / "in.json", workdir / "out.json"
     spec = {"cases": [c.data() for c in cases], "methods": METHODS, "tests": TESTS, "level": 0.95}
     in_file.write_text(json.dumps(spec))
-    cmd = [shutil.which("Rscript") or "Rscript", str(R_SCRIPT), str(in_file), str(out_file)]
+    cmd = [
+        shutil.which("Rscript") or "Rscript",
+        str(LIVE_METAFOR_SCRIPT),
+        str(in_file),
+        str(out_file),
+    ]
     log = workdir / "rscript.log"
     with log.open("w") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)

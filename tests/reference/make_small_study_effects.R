@@ -2,11 +2,11 @@
 # (Egger's regression test, Begg's rank correlation test, trim and fill).
 #
 # Usage (from the repository root):
-#   Rscript tests/reference/make_bias_reference.R
+#   Rscript tests/reference/make_small_study_effects.R
 #
-# Writes tests/reference/bias_reference.json.  Needs R with metafor (3.8-1 was
+# Writes tests/reference/small_study_effects.json.  Needs R with metafor (3.8-1 was
 # used), metadat and jsonlite; reuses the controls and the full-precision JSON
-# writer of metafor_common.R.  Takes about 5 seconds.
+# writer of common.R.  Takes about 5 seconds.
 #
 # What is recorded, per dataset (yi and vi as given to metafor):
 #   regtest   - regtest(model = "lm") and regtest(model = "rma") for fits with
@@ -31,10 +31,10 @@ local({
   script_dir <- if (length(file_arg)) dirname(normalizePath(file_arg[1])) else "tests/reference"
   assign("SCRIPT_DIR", script_dir, envir = globalenv())
 })
-source(file.path(SCRIPT_DIR, "metafor_common.R"))
+source(file.path(SCRIPT_DIR, "common.R"))
 suppressPackageStartupMessages(library(metadat))
 
-OUT_FILE <- file.path(SCRIPT_DIR, "bias_reference.json")
+OUT_FILE <- file.path(SCRIPT_DIR, "small_study_effects.json")
 
 # ---------------------------------------------------------------------------
 # Datasets
@@ -250,7 +250,7 @@ out <- list(
   metafor_version = metafor_version_string(),
   metadat_version = as.character(utils::packageVersion("metadat")),
   r_version = R.version.string,
-  generated_by = "tests/reference/make_bias_reference.R",
+  generated_by = "tests/reference/make_small_study_effects.R",
   date = format(Sys.Date()),
   datasets = lapply(datasets, build))
 

@@ -1,4 +1,5 @@
-"""metapool against pinned metafor 3.8-1 output (tests/reference/make_reference.R).
+"""metapool.models against pinned metafor 3.8-1 output (tests/reference/pooling.json,
+written by tests/reference/make_pooling.R).
 
 Every dataset × τ² estimator × CI method, the common-effect fit, Mantel–Haenszel
 (RR, OR, RD), Peto, the escalc effect sizes, and a fit at level 0.90.
@@ -93,7 +94,7 @@ def _quiet_zero_cells():
 def test_reference_file_records_its_provenance() -> None:
     ref = reference()
     assert ref["metafor_version"] == "3.8.1"
-    assert ref["generated_by"] == "tests/reference/make_reference.R"
+    assert ref["generated_by"] == "tests/reference/make_pooling.R"
     assert len(ref["datasets"]) >= 15
 
 

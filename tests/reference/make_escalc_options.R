@@ -1,9 +1,21 @@
 # Reference values for metapool's non-default effect-size options, from metafor's escalc().
-# Run from the repository root:  Rscript tests/reference/make_options_reference.R
-# Writes tests/reference/escalc_options.json (metafor 3.8-1).
-source("tests/reference/metafor_common.R")
+#
+# Usage (from the repository root):
+#   Rscript tests/reference/make_escalc_options.R
+#
+# Writes tests/reference/escalc_options.json (metafor 3.8-1), for tests/test_effects.py.
 
-out <- list(generated_by = "tests/reference/make_options_reference.R",
+local({
+  args <- commandArgs(trailingOnly = FALSE)
+  file_arg <- sub("^--file=", "", args[grep("^--file=", args)])
+  script_dir <- if (length(file_arg)) dirname(normalizePath(file_arg[1])) else "tests/reference"
+  assign("SCRIPT_DIR", script_dir, envir = globalenv())
+})
+source(file.path(SCRIPT_DIR, "common.R"))
+
+OUT_FILE <- file.path(SCRIPT_DIR, "escalc_options.json")
+
+out <- list(generated_by = "tests/reference/make_escalc_options.R",
             metafor_version = as.character(packageVersion("metafor")),
             cases = list())
 add_case <- function(name, option, input, es) {
@@ -35,4 +47,4 @@ for (m in c("RR", "OR", "RD")) {
     add_case("nielweise2007", paste(m, "double_zero='drop' (metafor drop00=TRUE; NA = dropped)"), bin,
              escalc(m, ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = b, drop00 = TRUE))
 }
-write_json_file(out, "tests/reference/escalc_options.json")
+write_json_file(out, OUT_FILE)
