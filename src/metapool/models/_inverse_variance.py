@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._conditioning import check_finite_effects, power_of_two_scale
-from metapool._kernels import heterogeneity_from_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.batch import BatchResult, check_batch
@@ -23,14 +22,10 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
+from metapool.models._engine import fit_iv
 from metapool.models._inference import (
     CI_METHODS,
     PI_METHODS,
-    Pooled,
-    heterogeneity,
-    pool,
-    prediction_interval,
-    q_profile,
 )
 from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
@@ -315,16 +310,6 @@ def _estimate_tau2(
     return attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
 
 
-def _scaled_back(pooled: Pooled, s: NDArray[np.float64] | float) -> Pooled:
-    """A pooled estimate computed on data divided by ``s``, on the original scale."""
-    return pooled._replace(
-        estimate=pooled.estimate * s,
-        se=pooled.se * s,
-        ci_low=pooled.ci_low * s,
-        ci_high=pooled.ci_high * s,
-    )
-
-
 def _fit_batch(
     model: CommonEffect | RandomEffects,
     yi: NDArray[np.float64],
@@ -347,47 +332,36 @@ def _fit_batch(
         iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
     random = model.random_effects
     owner = f"{type(model).__name__}.fit_batch"
-    # Work on power-of-two rescaled rows (exact; s = 1 for ordinary data), scale back.
-    s = power_of_two_scale(vi) if yi.size else np.ones(shape)
-    y_s, v_s, t_s = yi / s[..., None], vi / (s * s)[..., None], tau2 / (s * s)
-    pooled = pool(y_s, v_s, t_s, ci, model.level)
-    _warn_degenerate_hksj(owner, pooled, ci, rows=True)
+    fit = fit_iv(
+        yi, vi, tau2, ci=ci, level=model.level, prediction=prediction, i2=i2, profile=random
+    )
+    _warn_degenerate_hksj(owner, fit.hksj_zero, rows=True)
     if random:
-        pi_low, pi_high = prediction_interval(pooled, t_s, k, prediction, model.level)
-        if yi.size:
-            lo, hi, qp_conv, _ = q_profile(y_s, v_s, model.level)
-        else:
-            lo, hi, qp_conv = np.zeros(shape), np.zeros(shape), np.ones(shape, dtype=bool)
-        _warn_q_profile(owner, np.asarray(qp_conv, dtype=bool))
-        tau2_ci = IntervalArray(np.asarray(lo) * s * s, np.asarray(hi) * s * s)
+        _warn_q_profile(owner, fit.profile_converged)
+        pi = IntervalArray(fit.pi_low, fit.pi_high)
     else:
-        pi_low, pi_high = pooled.ci_low, pooled.ci_high
-        tau2_ci = IntervalArray(np.full(shape, np.nan), np.full(shape, np.nan))
-        qp_conv = np.ones(shape, dtype=bool)
-    het = heterogeneity(y_s, v_s, t_s, i2)
-    pooled = _scaled_back(pooled, s)
-    pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
+        pi = IntervalArray(fit.ci_low[..., 0], fit.ci_high[..., 0])
     return BatchResult(
         method="Random-effects model" if random else "Common-effect model",
         k=k,
         level=model.level,
         tau2_method=tau2_fit.method if tau2_fit is not None else None,
         ci_method=ci,
-        estimate=pooled.estimate,
-        se=pooled.se,
-        statistic=pooled.statistic,
-        pvalue=pooled.pvalue,
-        df=None if pooled.df is None else float(pooled.df),
-        ci=IntervalArray(pooled.ci_low, pooled.ci_high),
-        pi=IntervalArray(np.asarray(pi_low), np.asarray(pi_high)),
+        estimate=fit.coef[..., 0],
+        se=fit.se[..., 0],
+        statistic=fit.statistic[..., 0],
+        pvalue=fit.pvalue[..., 0],
+        df=fit.df,
+        ci=IntervalArray(fit.ci_low[..., 0], fit.ci_high[..., 0]),
+        pi=pi,
         tau2=np.asarray(tau2, dtype=np.float64),
-        tau2_ci=tau2_ci,
-        i2=het.i2,
-        h2=het.h2,
-        q=het.q,
-        q_df=het.q_df,
-        q_pvalue=het.q_pvalue,
-        converged=np.asarray(converged & np.asarray(qp_conv, dtype=bool)),
+        tau2_ci=IntervalArray(fit.tau2_ci_low, fit.tau2_ci_high),
+        i2=fit.i2,
+        h2=fit.h2,
+        q=fit.q,
+        q_df=fit.q_df,
+        q_pvalue=fit.q_pvalue,
+        converged=np.asarray(converged & fit.profile_converged),
         iterations=np.asarray(iterations),
     )
 
@@ -399,13 +373,10 @@ _HKSJ_DEGENERATE = (
 )
 
 
-def _warn_degenerate_hksj(owner: str, pooled: Pooled, ci: str, *, rows: bool) -> bool:
+def _warn_degenerate_hksj(owner: str, zero: NDArray[np.bool_], *, rows: bool) -> bool:
     """Warn when HKSJ's variance scale is 0 (Q = 0): a zero-width CI and p = 0.
 
     Returns whether it warned (so that a single fit can record the note)."""
-    if ci != "hksj":
-        return False
-    zero = np.asarray(pooled.se == 0.0)
     if not zero.any():
         return False
     where = ""
@@ -468,34 +439,31 @@ def _fit(
     elif k == 2 and random:
         notes.append("k = 2: tau^2 rests on two studies and is very imprecise")
 
-    # Work on power-of-two rescaled data (exact; s = 1 for ordinary data), scale back.
-    s = float(power_of_two_scale(vi))
-    y_s, v_s, t_s = yi / s, vi / (s * s), tau2 / (s * s)
-    pooled = pool(y_s, v_s, t_s, ci, level)
-    if _warn_degenerate_hksj(owner, pooled, ci, rows=False):
-        notes.append(_HKSJ_DEGENERATE)
-    pi_low, pi_high = prediction_interval(
-        pooled, t_s, k, prediction if random else "metafor", level
+    fit = fit_iv(
+        yi,
+        vi,
+        tau2,
+        ci=ci,
+        level=level,
+        prediction=prediction if random else "metafor",
+        i2=i2 if random else "q",
+        profile=random,
     )
-    pooled = _scaled_back(pooled, s)
-    pi_low, pi_high = np.asarray(pi_low) * s, np.asarray(pi_high) * s
+    if _warn_degenerate_hksj(owner, fit.hksj_zero, rows=False):
+        notes.append(_HKSJ_DEGENERATE)
     if prediction == "higgins" and random and k < 3:
         notes.append("Higgins prediction interval needs k >= 3: not estimable")
-
-    het = heterogeneity(y_s, v_s, t_s, i2 if random else "q")
     tau2_ci = tau_ci = i2_ci = h2_ci = NOT_ESTIMABLE
     if k >= 2:
-        q_p, i2_v, h2_v = _f(het.q_pvalue), _f(het.i2), _f(het.h2)
+        q_p, i2_v, h2_v = _f(fit.q_pvalue), _f(fit.i2), _f(fit.h2)
         if random:
-            lo, hi, qp_conv, _ = q_profile(y_s, v_s, level)
-            if not _warn_q_profile(owner, np.asarray(qp_conv, dtype=bool)):
+            if not _warn_q_profile(owner, fit.profile_converged):
                 notes.append("the Q-profile interval of tau^2 did not converge")
-            converged = converged and bool(qp_conv)
-            tau2_ci = Interval(_f(lo) * s * s, _f(hi) * s * s)
+            converged = converged and bool(fit.profile_converged)
+            tau2_ci = Interval(_f(fit.tau2_ci_low), _f(fit.tau2_ci_high))
             tau_ci = Interval(math.sqrt(tau2_ci.low), math.sqrt(tau2_ci.high))
-            i2_bounds, h2_bounds = heterogeneity_from_tau2(np.array([lo, hi], dtype=float), het.s2)
-            i2_ci = Interval(*(float(b) for b in i2_bounds))
-            h2_ci = Interval(*(float(b) for b in h2_bounds))
+            i2_ci = Interval(_f(fit.i2_ci_low), _f(fit.i2_ci_high))
+            h2_ci = Interval(_f(fit.h2_ci_low), _f(fit.h2_ci_high))
     else:
         q_p = i2_v = h2_v = math.nan
 
@@ -505,19 +473,19 @@ def _fit(
         tau2_method = tau2_fit.method if tau2_fit is not None else model.tau2.name
     else:
         method = "Common-effect model"
-    df = None if pooled.df is None else _f(pooled.df)
-    ci_low, ci_high = _f(pooled.ci_low), _f(pooled.ci_high)
+    df = fit.df
+    ci_low, ci_high = _f(fit.ci_low[0]), _f(fit.ci_high[0])
     return MetaResult(
         model=model,
         method=method,
         measure=effects.measure,
-        estimate=_f(pooled.estimate),
-        se=_f(pooled.se),
-        statistic=_f(pooled.statistic),
-        pvalue=_f(pooled.pvalue),
+        estimate=_f(fit.coef[0]),
+        se=_f(fit.se[0]),
+        statistic=_f(fit.statistic[0]),
+        pvalue=_f(fit.pvalue[0]),
         df=df,
         ci=Interval(ci_low, ci_high),
-        pi=Interval(_f(pi_low), _f(pi_high)) if random else Interval(ci_low, ci_high),
+        pi=Interval(_f(fit.pi_low), _f(fit.pi_high)) if random else Interval(ci_low, ci_high),
         tau2=tau2,
         tau=math.sqrt(tau2),
         tau2_ci=tau2_ci,
@@ -526,10 +494,10 @@ def _fit(
         i2_ci=i2_ci,
         h2=h2_v,
         h2_ci=h2_ci,
-        q=_f(het.q),
-        q_df=het.q_df,
+        q=_f(fit.q),
+        q_df=fit.q_df,
         q_pvalue=q_p,
-        weights=np.asarray(pooled.weights, dtype=np.float64),
+        weights=np.asarray(fit.weights, dtype=np.float64),
         k=k,
         converged=converged,
         iterations=iterations,
