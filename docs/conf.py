@@ -122,6 +122,9 @@ _PUBLIC_MODULES = (
     "metapool.tau2",
     "metapool.exceptions",
     "metapool.conventions",
+    "metapool.results",
+    "metapool.effects",
+    "metapool.models",
     "metapool.testing",
 )
 

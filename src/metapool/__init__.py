@@ -32,7 +32,7 @@ from metapool.effects import (
     RiskRatio,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
-from metapool.plotting import forest_plot, funnel_plot
+from metapool.plotting import PlotStyle, forest_plot, funnel_plot
 from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
 from metapool.results import BackTransformed, Interval, IntervalArray, MetaResult
 from metapool.sensitivity import (
@@ -71,6 +71,7 @@ __all__ = [
     "MetaResult",
     "OddsRatio",
     "Peto",
+    "PlotStyle",
     "Prediction",
     "RandomEffects",
     "RiskDifference",

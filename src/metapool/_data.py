@@ -33,6 +33,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._serialize import fields_to_dict
 from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
 from metapool.exceptions import ExcludedStudyWarning, InvalidDataError, MetapoolTypeError
@@ -87,7 +88,7 @@ class ExcludedStudy:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-safe representation."""
-        return {"index": self.index, "label": self.label, "reason": self.reason}
+        return fields_to_dict(self)
 
     @property
     def name(self) -> str:

@@ -39,8 +39,8 @@ from metapool._data import (
     is_real_number,
     warn_excluded,
 )
+from metapool._fields import array_field
 from metapool._validation import study_name
-from metapool.effects._base import array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
 __all__ = [

@@ -11,77 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from metapool._conditioning import LIMIT, power_of_two_scale
-from metapool.effects._base import array_field
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
-from metapool.results import IntervalArray, _json_float
+from metapool.results import BatchResult
 
 __all__ = ["BatchResult", "check_batch"]
 
 Array = NDArray[np.float64]
-
-
-@attrs.frozen(kw_only=True)
-class BatchResult:
-    """Pooled results of a batch of meta-analyses (one per row of the input).
-
-    Every array has the batch shape ``yi.shape[:-1]``. The fields mean what the
-    same names mean on :class:`~metapool.MetaResult`; ``df`` is None for z-based
-    intervals.
-    """
-
-    method: str
-    k: int
-    level: float
-    tau2_method: str | None
-    ci_method: str
-    estimate: Array = array_field(repr=True)
-    se: Array = array_field()
-    statistic: Array = array_field()
-    pvalue: Array = array_field()
-    df: float | None
-    ci: IntervalArray
-    pi: IntervalArray
-    tau2: Array = array_field(repr=True)
-    tau2_ci: IntervalArray
-    i2: Array = array_field()
-    h2: Array = array_field()
-    q: Array = array_field()
-    q_df: int
-    q_pvalue: Array = array_field()
-    converged: NDArray[np.bool_] = array_field()
-    iterations: NDArray[np.int64] = array_field()
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The batch shape."""
-        return tuple(self.estimate.shape)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation (arrays as nested lists, NaN as None)."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            if isinstance(value, IntervalArray):
-                out[field.name] = {
-                    "low": _nested(value.low),
-                    "high": _nested(value.high),
-                }
-            elif isinstance(value, np.ndarray):
-                out[field.name] = value.tolist() if value.dtype.kind in "bi" else _nested(value)
-            else:
-                out[field.name] = value
-        return out
-
-
-def _nested(a: Array) -> Any:
-    if a.ndim == 0:
-        return _json_float(float(a))
-    return [_nested(x) for x in a]
 
 
 def _batch_array(owner: str, name: str, value: Any) -> Array:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._conditioning import power_of_two_scale
-from metapool._data import ExcludedStudy
+from metapool._inference import t_crit, two_sided_p, z_crit
 from metapool._kernels import (
     heterogeneity_from_q,
     heterogeneity_from_tau2,
@@ -26,27 +26,25 @@ from metapool._kernels import (
     wls,
 )
 from metapool._moderators import DesignMatrix, moderator_design
-from metapool._serialize import fields_to_dict
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, array_field
-from metapool.effects._measure import Measure
+from metapool.effects._base import EffectSet
 from metapool.exceptions import (
     ConvergenceWarning,
     DegenerateDataWarning,
     InvalidDataError,
     InvalidParameterError,
 )
-from metapool.models._inference import (
-    CI_METHODS,
-    t_crit,
-    two_sided_p,
-    variance_scale,
-    z_crit,
-)
+from metapool.models._inference import CI_METHODS, variance_scale
 from metapool.models._inverse_variance import check_effects
-from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray
+from metapool.results import (
+    NOT_ESTIMABLE,
+    Interval,
+    IntervalArray,
+    MetaRegressionResult,
+    Prediction,
+)
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
 from metapool.tau2._base import checked
@@ -55,205 +53,6 @@ from metapool.tau2._qsolve import solve_generalized_q
 __all__ = ["DesignMatrix", "MetaRegression", "MetaRegressionResult", "Prediction"]
 
 Array = NDArray[np.float64]
-
-
-@attrs.frozen(kw_only=True)
-class Prediction:
-    """Predicted effects for given moderator values, with CI and prediction interval."""
-
-    pred: Array = array_field(repr=True)
-    se: Array = array_field(repr=True)
-    ci: IntervalArray
-    pi: IntervalArray
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        return {
-            "pred": self.pred.tolist(),
-            "se": self.se.tolist(),
-            "ci": self.ci.to_dict(),
-            "pi": self.pi.to_dict(),
-        }
-
-
-@attrs.frozen(kw_only=True)
-class MetaRegressionResult:
-    """A fitted meta-regression.
-
-    Attributes
-    ----------
-    coef, se, statistic, pvalue : ndarray
-        Coefficients, standard errors, z or t statistics and two-sided p-values.
-    ci : IntervalArray
-        Confidence intervals of the coefficients.
-    names : tuple of str
-        Column names of the design matrix (``"intercept"`` first when present).
-    df : float or None
-        Degrees of freedom of the t tests (``k - p``), None for z.
-    tau2, tau : float
-        Residual between-study variance and its square root.
-    tau2_ci : Interval
-        Q-profile confidence interval of the residual τ² (not estimable when τ² is
-        fixed in advance with :class:`~metapool.tau2.Fixed`).
-    qm, qm_df, qm_df2, qm_pvalue : float, int, int or None, float
-        Omnibus test of the moderators (all coefficients but the intercept): a
-        chi-square statistic for z, an F statistic with ``(qm_df, qm_df2)`` df for
-        t-based methods (as metafor).
-    qe, qe_df, qe_pvalue : float, int, float
-        Test for residual heterogeneity.
-    r2 : float
-        Pseudo-R² in percent: ``max(0, (τ²₀ - τ²)/τ²₀)`` with τ²₀ from the
-        intercept-only model with the same estimator (0 when τ²₀ = 0, as metafor).
-        For a fixed-effects meta-regression (``tau2=Fixed(0)``): the adjusted R² of
-        the weighted least-squares regression, as metafor. Not estimable (NaN) without
-        an intercept (the intercept-only model is not nested in it; metafor reports
-        none either).
-    i2, h2 : float
-        Residual I² (percent) and H², from τ² and the typical within-study variance
-        (from QE for a fixed-effects meta-regression).
-    vcov : ndarray
-        Covariance matrix of the coefficients.
-    k, p : int
-        Number of studies analysed (after any left out, as metafor's ``k``) and of
-        coefficients.
-    yi, vi, labels : ndarray, ndarray, tuple of str
-        The studies analysed.
-    excluded : tuple of ExcludedStudy
-        Studies left out: by the effect set, and by ``nan_policy="omit"`` for a
-        missing moderator value; ``index`` is the 0-based row in the input as given.
-    notes : tuple of str
-        Decisions taken for this data (e.g. a Knapp–Hartung variance of 0).
-    """
-
-    model: Any = attrs.field(repr=False)
-    coef: Array = array_field()
-    se: Array = array_field()
-    statistic: Array = array_field()
-    pvalue: Array = array_field()
-    ci: IntervalArray
-    names: tuple[str, ...]
-    df: float | None
-    tau2: float
-    tau: float
-    tau2_ci: Interval
-    qm: float
-    qm_df: int
-    qm_df2: int | None
-    qm_pvalue: float
-    qe: float
-    qe_df: int
-    qe_pvalue: float
-    r2: float
-    i2: float
-    h2: float
-    vcov: Array = array_field()
-    k: int
-    p: int
-    converged: bool
-    iterations: int
-    level: float
-    design: DesignMatrix = attrs.field(repr=False)
-    yi: Array = array_field()
-    vi: Array = array_field()
-    labels: tuple[str, ...]
-    measure: Measure
-    excluded: tuple[ExcludedStudy, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    def predict(self, new_moderators: Any) -> Prediction:
-        """Predicted effects for new moderator values (same form as in the fit).
-
-        ``pred = x'β``, ``se = sqrt(x' V x)``, CI ``pred ± crit·se`` and prediction
-        interval ``pred ± crit·sqrt(se² + τ²)``, with ``crit`` from z or t(k - p).
-
-        Parameters
-        ----------
-        new_moderators : array_like, mapping or DataFrame
-            One row per prediction. A mapping or DataFrame is matched by moderator
-            name (other columns are ignored); an array has one column per moderator,
-            in the order of the fit (a 1-d array is split into rows of that width).
-            Categorical moderators take their level names.
-
-        Returns
-        -------
-        Prediction
-
-        Raises
-        ------
-        InvalidDataError
-            If a moderator is absent, a value is missing (the moderator and the 1-based
-            row of the new data are named), a numeric value is not a finite number, or
-            a level was not seen in the fit.
-        MetapoolTypeError
-            If ``new_moderators`` is None, a string or a set.
-        """
-        rows = self.design.encode(new_moderators)
-        pred = rows @ self.coef
-        se = np.sqrt(np.einsum("ip,pq,iq->i", rows, self.vcov, rows))
-        crit = z_crit(self.level) if self.df is None else float(t_crit(self.level, self.df))
-        half_pi = crit * np.sqrt(se**2 + self.tau2)
-        return Prediction(
-            pred=pred,
-            se=se,
-            ci=IntervalArray(pred - crit * se, pred + crit * se),
-            pi=IntervalArray(pred - half_pi, pred + half_pi),
-        )
-
-    def summary(self) -> str:
-        """A metafor-style report."""
-        pct = round(100 * self.level)
-        stat = "z" if self.df is None else "t"
-        kind = "Fixed-effects" if self.model.fixed_effects else "Mixed-effects"
-        lines = [
-            f"{kind} meta-regression (k = {self.k}; tau^2 estimator: "
-            f"{self.model.tau2.name}; CI: {self.model.ci})",
-            "",
-            f"tau^2 (residual heterogeneity) = {self.tau2:.4f} "
-            f"({pct}% CI {self.tau2_ci.format(4)}); tau = {self.tau:.4f}",
-            f"I^2 (residual) = {self.i2:.2f}%; H^2 = {self.h2:.2f}; R^2 = "
-            + ("NA" if math.isnan(self.r2) else f"{self.r2:.2f}%"),
-            "",
-            f"Test for residual heterogeneity: QE(df = {self.qe_df}) = {self.qe:.4f}, "
-            f"p = {self.qe_pvalue:.4g}",
-        ]
-        if self.qm_df and math.isnan(self.qm):
-            lines.append(f"Test of moderators (df = {self.qm_df}): not estimable")
-        elif self.qm_df2 is None:
-            lines.append(
-                f"Test of moderators: QM(df = {self.qm_df}) = {self.qm:.4f}, "
-                f"p = {self.qm_pvalue:.4g}"
-            )
-        else:
-            lines.append(
-                f"Test of moderators: F(df1 = {self.qm_df}, df2 = {self.qm_df2}) = "
-                f"{self.qm:.4f}, p = {self.qm_pvalue:.4g}"
-            )
-        lines += [
-            "",
-            f"  {'':<22}{'estimate':>10}{'se':>10}{stat + 'val':>9}{'pval':>9}   {pct}% CI",
-        ]
-        for j, name in enumerate(self.names):
-            lines.append(
-                f"  {name[:21]:<22}{self.coef[j]:>10.4f}{self.se[j]:>10.4f}"
-                f"{self.statistic[j]:>9.3f}{self.pvalue[j]:>9.4f}   "
-                f"[{self.ci.low[j]:.4f}, {self.ci.high[j]:.4f}]"
-            )
-        if self.excluded:
-            lines += ["", "Excluded studies"]
-            lines += [f"  {e.name}: {e.reason}" for e in self.excluded]
-        if self.notes:
-            lines += ["", "Notes"]
-            lines += [f"  - {note}" for note in self.notes]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation (the design as its column names)."""
-        out = fields_to_dict(self, skip=("design",))
-        out["design"] = list(self.design.names)
-        return out
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _weighted_adjusted_r2(yi: Array, w: Array, rss: float, p: int) -> float:

@@ -7,24 +7,26 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
 from metapool._data import is_missing
-from metapool._serialize import fields_to_dict
 from metapool._validation import study_name
 from metapool._warnings import warn
-from metapool.effects._base import array_field
-from metapool.effects._measure import Measure
 from metapool.exceptions import (
     DegenerateDataWarning,
     InvalidDataError,
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from metapool.results import IntervalArray, MetaResult, _json_float
+from metapool.results import (
+    CumulativeResult,
+    InfluenceResult,
+    IntervalArray,
+    LeaveOneOutResult,
+    MetaResult,
+)
 
 __all__ = [
     "CumulativeResult",
@@ -37,118 +39,6 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-
-
-def _floats(a: Array) -> list[float | None]:
-    return [_json_float(x) for x in np.asarray(a, dtype=float).tolist()]
-
-
-def _series(results: Sequence[MetaResult | None], get: Any) -> Array:
-    return np.array([math.nan if r is None else get(r) for r in results], dtype=np.float64)
-
-
-@attrs.frozen(kw_only=True)
-class _SeriesResult:
-    """Per-fit summaries of a sequence of refits of one model."""
-
-    labels: tuple[str, ...]
-    estimate: Array = array_field()
-    se: Array = array_field()
-    statistic: Array = array_field()
-    pvalue: Array = array_field()
-    ci: IntervalArray
-    tau2: Array = array_field()
-    i2: Array = array_field()
-    h2: Array = array_field()
-    q: Array = array_field()
-    q_pvalue: Array = array_field()
-    k: NDArray[np.int64] = array_field()
-    converged: NDArray[np.bool_] = array_field()
-    #: False where the refit was not estimable (its row is NaN, as in metafor)
-    estimable: NDArray[np.bool_] = array_field()
-    #: the full refits (None where not estimable)
-    results: tuple[MetaResult | None, ...] = attrs.field(repr=False, eq=False)
-    measure: Measure
-    level: float
-
-    @classmethod
-    def _from(
-        cls,
-        parent: MetaResult,
-        labels: Sequence[str],
-        results: Sequence[MetaResult | None],
-        sizes: Sequence[int],
-        **extra: Any,
-    ) -> Any:
-        return cls(
-            labels=tuple(labels),
-            estimate=_series(results, lambda r: r.estimate),
-            se=_series(results, lambda r: r.se),
-            statistic=_series(results, lambda r: r.statistic),
-            pvalue=_series(results, lambda r: r.pvalue),
-            ci=IntervalArray(
-                _series(results, lambda r: r.ci.low), _series(results, lambda r: r.ci.high)
-            ),
-            tau2=_series(results, lambda r: r.tau2),
-            i2=_series(results, lambda r: r.i2),
-            h2=_series(results, lambda r: r.h2),
-            q=_series(results, lambda r: r.q),
-            q_pvalue=_series(results, lambda r: r.q_pvalue),
-            k=np.asarray(sizes, dtype=np.int64),
-            converged=np.array([r is None or r.converged for r in results], dtype=bool),
-            estimable=np.array([r is not None for r in results], dtype=bool),
-            results=tuple(results),
-            measure=parent.measure,
-            level=parent.level,
-            **extra,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation (without the full refits)."""
-        return fields_to_dict(self, skip=("results",))
-
-    def _table(self, title: str, row_name: str) -> str:
-        pct = round(100 * self.level)
-        lines = [
-            title,
-            "",
-            f"  {row_name:<26}{'estimate':>10}{'se':>9}{'p':>9}   {pct}% CI"
-            f"{'':>13}{'tau^2':>8}{'I^2':>8}",
-        ]
-        for i, lab in enumerate(self.labels):
-            i2 = "NA" if math.isnan(self.i2[i]) else f"{self.i2[i]:.1f}%"
-            lines.append(
-                f"  {lab[:25]:<26}{self.estimate[i]:>10.4f}{self.se[i]:>9.4f}"
-                f"{self.pvalue[i]:>9.4f}   [{self.ci.low[i]:.4f}, {self.ci.high[i]:.4f}]"
-                f"{self.tau2[i]:>9.4f}{i2:>8}"
-            )
-        return "\n".join(lines)
-
-
-@attrs.frozen(kw_only=True)
-class LeaveOneOutResult(_SeriesResult):
-    """The pooled result with each study omitted in turn (row i omits study ``labels[i]``)."""
-
-    def summary(self) -> str:
-        """A metafor-style table (``leave1out``)."""
-        return self._table("Leave-one-out analysis", "omitted study")
-
-    def __str__(self) -> str:
-        return self.summary()
-
-
-@attrs.frozen(kw_only=True)
-class CumulativeResult(_SeriesResult):
-    """The pooled result after adding each study in turn (row i adds ``labels[i]``)."""
-
-    order: NDArray[np.intp] = array_field()
-
-    def summary(self) -> str:
-        """A metafor-style table (``cumul``)."""
-        return self._table("Cumulative meta-analysis", "adding study")
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _refit(result: MetaResult, keep: Any) -> tuple[MetaResult | None, bool]:
@@ -355,82 +245,6 @@ def _order_keys(result: MetaResult, order: Any) -> NDArray[Any]:
         f"cumulative: 'order' must hold numbers or strings of one kind; "
         f"{study_name(int(result.effects.index[i]), result.labels[i])} has order={cells[i]!r}."
     )
-
-
-@attrs.frozen(kw_only=True)
-class InfluenceResult:
-    """Case-deletion diagnostics of Viechtbauer & Cheung (2010), as metafor's ``influence``.
-
-    Attributes
-    ----------
-    labels : tuple of str
-        Study labels.
-    rstudent : ndarray
-        Externally studentised residuals.
-    dffits : ndarray
-        Change in the fitted value, scaled (DFFITS).
-    cooks_distance : ndarray
-        Cook's distance.
-    cov_ratio : ndarray
-        Ratio of the variance of the estimate without and with the study.
-    tau2_deleted, q_deleted : ndarray
-        τ² and Q with the study deleted.
-    hat : ndarray
-        Leverage (diagonal of the hat matrix).
-    weight : ndarray
-        Weight in percent.
-    dfbetas : ndarray
-        Scaled change in the pooled estimate.
-    is_influential : ndarray of bool
-        metafor's rule: ``|dffits| > 3 sqrt(p/(k-p))``, or the chi-square(p)
-        CDF of Cook's distance > 0.5, or ``hat > 3p/k``, or ``|dfbetas| > 1``.
-    """
-
-    labels: tuple[str, ...]
-    rstudent: Array = array_field()
-    dffits: Array = array_field()
-    cooks_distance: Array = array_field()
-    cov_ratio: Array = array_field()
-    tau2_deleted: Array = array_field()
-    q_deleted: Array = array_field()
-    hat: Array = array_field()
-    weight: Array = array_field()
-    dfbetas: Array = array_field()
-    is_influential: NDArray[np.bool_] = array_field()
-
-    def summary(self) -> str:
-        """A metafor-style table with influential studies marked ``*``."""
-        cols = (
-            "rstudent",
-            "dffits",
-            "cooks_distance",
-            "cov_ratio",
-            "tau2_deleted",
-            "q_deleted",
-            "hat",
-            "weight",
-        )
-        heads = ("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight")
-        lines = [
-            "Influence diagnostics (Viechtbauer & Cheung 2010)",
-            "",
-            f"  {'study':<24}" + "".join(f"{h:>10}" for h in heads) + "  inf",
-        ]
-        for i, lab in enumerate(self.labels):
-            vals = "".join(f"{getattr(self, c)[i]:>10.4f}" for c in cols)
-            lines.append(f"  {lab[:23]:<24}{vals}  {'*' if self.is_influential[i] else ''}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        out: dict[str, Any] = {"labels": list(self.labels)}
-        for field in attrs.fields(type(self))[1:]:
-            value = getattr(self, field.name)
-            out[field.name] = value.tolist() if value.dtype == bool else _floats(value)
-        return out
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def influence(result: MetaResult) -> InfluenceResult:

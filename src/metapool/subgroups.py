@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -13,7 +12,6 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._data import ExcludedStudy, is_frame, warn_excluded
-from metapool._format import fmt_p_revman
 from metapool._moderators import cell_kind, column_names, marker_hint, read_cells, show
 from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
@@ -26,154 +24,11 @@ from metapool.exceptions import (
 )
 from metapool.models import RandomEffects
 from metapool.models._protocol import Model
-from metapool.results import MetaResult, _json_float
+from metapool.results import MetaResult, SubgroupResult, SubgroupTest
 from metapool.tau2 import Fixed
 from metapool.tau2._base import checked
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
-
-
-@attrs.frozen(kw_only=True)
-class SubgroupTest:
-    """Test for subgroup differences: Cochran's Q between subgroup estimates.
-
-    Attributes
-    ----------
-    statistic : float
-        ``Q_between = Σ_g w_g (θ_g - θ̄)²`` with ``w_g = 1/se_g²``.
-    df : int
-        Number of subgroups minus one.
-    pvalue : float
-        Upper tail of the chi-square distribution.
-    i2 : float
-        I² of the between-subgroup heterogeneity (percent, from Q), as RevMan reports.
-    """
-
-    statistic: float
-    df: int
-    pvalue: float
-    i2: float
-
-    def revman(self) -> str:
-        """RevMan's line, e.g.
-        ``Test for subgroup differences: Chi² = 2.34, df = 1 (P = 0.13), I² = 57.3%``."""
-        i2 = "NA" if math.isnan(self.i2) else f"{self.i2:.1f}%"
-        return (
-            f"Test for subgroup differences: Chi\u00b2 = {self.statistic:.2f}, df = {self.df} "
-            f"({fmt_p_revman(self.pvalue)}), I\u00b2 = {i2}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        return {
-            "statistic": _json_float(self.statistic),
-            "df": self.df,
-            "pvalue": _json_float(self.pvalue),
-            "i2": _json_float(self.i2),
-        }
-
-
-def _read_only(mapping: Mapping[str, MetaResult]) -> Mapping[str, MetaResult]:
-    return MappingProxyType(dict(mapping))
-
-
-@attrs.frozen(kw_only=True)
-class SubgroupResult:
-    """Pooled results per subgroup, overall, and the test for subgroup differences.
-
-    Attributes
-    ----------
-    results : Mapping[str, MetaResult]
-        Each subgroup's ordinary pooled result, in order of first appearance.
-    overall : MetaResult
-        The pooled result over all studies.
-    test : SubgroupTest
-        Test for subgroup differences.
-    membership : tuple of str
-        The subgroup of each study (in the order of ``overall.labels``).
-    model : object
-        The model used for every fit.
-    common_tau2 : bool
-        Whether the subgroups share one τ².
-    tau2 : float or None
-        The common τ² when ``common_tau2`` (else None).
-    converged : bool
-        Whether every τ² estimate (each subgroup's, the overall and the common one)
-        converged.
-    excluded : tuple of ExcludedStudy
-        Studies left out of every fit: by the effect set, and by ``nan_policy="omit"``
-        for a missing subgroup (``index`` is the 0-based row as given). The same as
-        ``overall.excluded``.
-    """
-
-    results: Mapping[str, MetaResult] = attrs.field(converter=_read_only)
-    overall: MetaResult
-    test: SubgroupTest
-    membership: tuple[str, ...]
-    model: Any = attrs.field(repr=False)
-    common_tau2: bool
-    tau2: float | None
-    converged: bool = True
-    excluded: tuple[ExcludedStudy, ...] = ()
-
-    @property
-    def groups(self) -> tuple[str, ...]:
-        """Subgroup names, in order of first appearance."""
-        return tuple(self.results)
-
-    def summary(self, digits: int = 4) -> str:
-        """A table of subgroup estimates, the overall estimate and the test of differences."""
-        pct = round(100 * self.overall.level)
-        if not self.model.random_effects:
-            tau2_text = "no tau^2"
-        elif self.common_tau2:
-            tau2_text = "common tau^2"
-        else:
-            tau2_text = "separate tau^2 per subgroup"
-        lines = [
-            f"Subgroup analysis ({self.overall.method}; {tau2_text}; "
-            f"{len(self.results)} subgroups, k = {self.overall.k})",
-            "",
-            f"  {'subgroup':<24}{'k':>4}{'estimate':>11}{pct:>7}% CI{'':>12}{'I^2':>8}",
-        ]
-        for name, res in [*list(self.results.items()), ("Overall", self.overall)]:
-            i2 = "NA" if math.isnan(res.i2) else f"{res.i2:.1f}%"
-            lines.append(
-                f"  {name[:23]:<24}{res.k:>4}{res.estimate:>11.{digits}f}"
-                f"  [{res.ci.low:.{digits}f}, {res.ci.high:.{digits}f}]{i2:>9}"
-            )
-        lines.append("")
-        lines.append("  " + self.test.revman())
-        if self.excluded:
-            lines += ["", "Excluded studies"]
-            lines += [f"  {e.name}: {e.reason}" for e in self.excluded]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe representation."""
-        return {
-            "results": {name: res.to_dict() for name, res in self.results.items()},
-            "overall": self.overall.to_dict(),
-            "test": self.test.to_dict(),
-            "membership": list(self.membership),
-            "model": repr(self.model),
-            "common_tau2": self.common_tau2,
-            "tau2": _json_float(self.tau2),
-            "converged": self.converged,
-            "excluded": [e.to_dict() for e in self.excluded],
-        }
-
-    def plot_forest(self, **kwargs: Any) -> Figure:
-        """Forest plot by subgroup: :func:`metapool.forest_plot` with ``kwargs``."""
-        from metapool.plotting import forest_plot
-
-        return forest_plot(self, **kwargs)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _group_cells(effects: EffectSet, groups: Any, data: Any) -> NDArray[Any]:

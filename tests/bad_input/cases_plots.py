@@ -124,16 +124,19 @@ def _no_matplotlib(call: Callable[[], Any]) -> Callable[[], Any]:
 
 # ------------------------------------------------------------------ checks
 def _texts(fig: Figure) -> dict[str, str]:
-    """Text of every artist with a gid (the three parts of an effect cell joined)."""
+    """Text of every artist with a gid and of every cell of a text column (by the
+    cell's gid); an effect cell's estimate and interval joined by a space."""
     out: dict[str, str] = {}
-    parts: dict[str, dict[int, str]] = {}
+    parts: dict[str, dict[str, str]] = {}
     for t in fig.axes[0].texts:
-        gid = str(t.get_gid() or "")
-        out[gid] = t.get_text()
-        if gid.startswith("cell-effect-") and gid[-2:] in ("-0", "-1", "-2"):
-            parts.setdefault(gid[:-2], {})[int(gid[-1])] = t.get_text()
+        out[str(t.get_gid() or "")] = t.get_text()
+        for cell in t.get_cells() if hasattr(t, "get_cells") else ():
+            out[cell.gid] = cell.text
+            for part in ("estimate", "interval"):
+                if cell.gid.startswith("cell-effect-") and cell.gid.endswith(f"-{part}"):
+                    parts.setdefault(cell.gid.removesuffix(f"-{part}"), {})[part] = cell.text
     for row, found in parts.items():
-        out[row] = " ".join(found[i] for i in sorted(found) if found[i])
+        out[row] = " ".join(found[k] for k in ("estimate", "interval") if found.get(k))
     return out
 
 
@@ -187,9 +190,9 @@ def _longest_line_below(chars: int) -> Callable[[Figure], None]:
     def check(fig: Figure) -> None:
         lines = [
             line
-            for t in fig.axes[0].texts
-            if str(t.get_gid()).startswith(("cell-", "header-", "subgroup-", "favours-"))
-            for line in t.get_text().split("\n")
+            for gid, text in _texts(fig).items()
+            if gid.startswith(("cell-", "header-", "subgroup-", "favours-"))
+            for line in text.split("\n")
         ]
         assert max(map(len, lines)) < chars, max(lines, key=len)
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from metapool._format import fmt
-from metapool.bias._common import json_value, read_input
-from metapool.effects._measure import Measure
-from metapool.results import _p_text
+from metapool.bias._common import read_input
+from metapool.results import BeggResult
 
 __all__ = ["EXACT_MAX_K", "BeggResult", "begg_test", "kendall_cdf", "kendall_tau"]
 
@@ -23,63 +19,6 @@ Array = NDArray[np.float64]
 #: this k); beyond it the normal approximation is used. R computes the exact
 #: p-value for every k but its factorials overflow from k = 171 on (p = NaN).
 EXACT_MAX_K = 500
-
-
-@attrs.frozen(kw_only=True)
-class BeggResult:
-    """Result of :func:`begg_test`.
-
-    Attributes
-    ----------
-    statistic : float
-        Kendall's tau (tau-b, which is tau-a when there are no ties) between the
-        standardised deviates and the sampling variances.
-    pvalue : float
-        Two-sided p-value.
-    score : int
-        Kendall's score ``S`` = concordant minus discordant pairs.
-    exact : bool
-        Whether the p-value comes from the exact null distribution (no ties,
-        as R's ``cor.test(exact = TRUE)``) or from the normal approximation
-        with the tie-corrected variance of ``S``.
-    k : int
-        Number of studies.
-    measure : Measure
-        Effect measure of the studies.
-    notes : tuple of str
-        Decisions taken for this data (small k, ties).
-    """
-
-    statistic: float
-    pvalue: float
-    score: int
-    exact: bool
-    k: int
-    measure: Measure
-    notes: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field (NaN becomes ``None``)."""
-        return {f.name: json_value(getattr(self, f.name)) for f in attrs.fields(type(self))}
-
-    def summary(self, digits: int = 4) -> str:
-        """A readable report in the style of metafor's ``ranktest`` output."""
-        how = "exact" if self.exact else "normal approximation"
-        lines = [
-            "Rank correlation test for funnel-plot asymmetry (Begg & Mazumdar)",
-            "",
-            f"k = {self.k} (measure {self.measure})",
-            f"Kendall's tau = {fmt(self.statistic, digits)} (S = {self.score}), "
-            f"{_p_text(self.pvalue)} ({how})",
-        ]
-        if self.notes:
-            lines.append("")
-            lines.append("Notes")
-            lines.extend(f"  - {n}" for n in self.notes)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def kendall_tau(x: Array, y: Array) -> tuple[int, float]:

@@ -4,7 +4,6 @@ and the (meta-)regression of the effects on their standard errors."""
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import attrs
 import numpy as np
@@ -21,11 +20,11 @@ from metapool.exceptions import (
     SmallSampleWarning,
 )
 from metapool.models._protocol import Model
-from metapool.results import MetaResult, _json_float
+from metapool.results import MetaResult
 from metapool.tau2 import REML, Tau2Estimator
 from metapool.tau2._base import checked
 
-__all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "json_value", "read_input", "regress_on_se"]
+__all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "read_input", "regress_on_se"]
 
 Array = NDArray[np.float64]
 
@@ -155,20 +154,3 @@ def regress_on_se(
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
     return wls(yi, 1.0 / (vi + tau2_value), X), tau2_value, converged
-
-
-def json_value(value: Any) -> Any:
-    """JSON-safe form of a result field (NaN and infinities become ``None``)."""
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, np.ndarray):
-        return [json_value(x) for x in value.tolist()]
-    if isinstance(value, (tuple, list)):
-        return [json_value(x) for x in value]
-    if isinstance(value, (float, np.floating)):
-        return _json_float(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import attrs
 import numpy as np
 
-from metapool._format import fmt
+from metapool._inference import t_crit, two_sided_p, z_crit
 from metapool._validation import check_choice
-from metapool.bias._common import json_value, read_input, regress_on_se
-from metapool.effects._measure import Measure
-from metapool.models._inference import t_crit, two_sided_p, variance_scale, z_crit
-from metapool.results import Interval, _p_text
+from metapool.bias._common import read_input, regress_on_se
+from metapool.models._inference import variance_scale
+from metapool.results import EggerResult, Interval
 
 __all__ = ["EggerResult", "egger_test"]
 
@@ -21,129 +17,6 @@ _MODELS = {
     "rma-common": "common-effect meta-regression",
     "rma-random": "mixed-effects meta-regression",
 }
-
-
-@attrs.frozen(kw_only=True)
-class EggerResult:
-    """Result of :func:`egger_test`.
-
-    The regression is ``yi = b0 + b1 · sei`` (metafor's parametrisation).
-    Dividing by ``sei`` gives Egger's original form, the regression of the
-    standard normal deviate ``yi/sei`` on the precision ``1/sei``:
-    ``yi/sei = b1 + b0 · (1/sei)``. So Egger's *intercept* is ``b1`` and Egger's
-    *slope* is ``b0``, the effect of a study with ``sei → 0`` (the *limit
-    estimate*).
-
-    Attributes
-    ----------
-    model : {"lm", "rma"}
-        Classic weighted regression, or a meta-regression (metafor's default).
-    method : str
-        Description of the regression.
-    intercept, se : float
-        Egger's intercept ``b1`` (the coefficient of ``sei``) and its standard error.
-    statistic : float
-        ``intercept / se``: a t statistic (``df`` given) or a z statistic (``df`` None).
-    df : int or None
-        Degrees of freedom of the t distribution (``k - 2``), ``None`` for z.
-    pvalue : float
-        Two-sided p-value of the test of no asymmetry (``b1 = 0``).
-    ci : Interval
-        Confidence interval of Egger's intercept.
-    limit_estimate, limit_se : float
-        The limit estimate ``b0`` (effect as ``sei → 0``) and its standard error.
-    limit_ci : Interval
-        Its confidence interval (metafor's ``ci.lb``/``ci.ub``).
-    tau2 : float or None
-        Residual τ² of the meta-regression (0 for a common-effect model,
-        ``None`` for ``model="lm"``).
-    tau2_method : str or None
-        The τ² estimator (``None`` for ``"lm"`` and common-effect regressions).
-    dispersion : float or None
-        Multiplicative dispersion ``σ² = Σ w r² / (k - 2)`` of ``model="lm"``
-        (``None`` for ``"rma"``).
-    ci_method : str
-        Test of the coefficients: ``"t"`` for ``"lm"``; the fit's CI method for
-        ``"rma"`` (``"z"``, ``"t"``, ``"hksj"``, ``"hksj-adhoc"``).
-    level : float
-        Confidence level of the intervals.
-    k : int
-        Number of studies.
-    converged : bool
-        Whether the τ² estimator converged.
-    measure : Measure
-        Effect measure of the studies.
-    notes : tuple of str
-        Decisions taken for this data (small k, MH/Peto input).
-    """
-
-    model: str
-    method: str
-    intercept: float
-    se: float
-    statistic: float
-    df: int | None
-    pvalue: float
-    ci: Interval
-    limit_estimate: float
-    limit_se: float
-    limit_ci: Interval
-    tau2: float | None
-    tau2_method: str | None
-    dispersion: float | None
-    ci_method: str
-    level: float
-    k: int
-    converged: bool
-    measure: Measure
-    notes: tuple[str, ...] = ()
-
-    @property
-    def slope(self) -> float:
-        """Egger's slope (of ``yi/sei`` on ``1/sei``): the same number as :attr:`limit_estimate`."""
-        return self.limit_estimate
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field (NaN becomes ``None``)."""
-        return {f.name: json_value(getattr(self, f.name)) for f in attrs.fields(type(self))}
-
-    def summary(self, digits: int = 4) -> str:
-        """A readable report in the style of metafor's ``regtest`` output."""
-        pct = round(100 * self.level)
-        stat = "z" if self.df is None else "t"
-        df_txt = "" if self.df is None else f", df = {self.df}"
-        model = f"{self.method} ({self.model!r}"
-        if self.tau2_method is not None:
-            model += f"; tau^2 estimator: {self.tau2_method}"
-        model += f"; test: {self.ci_method})"
-        lines = [
-            "Regression test for funnel-plot asymmetry (Egger)",
-            "",
-            f"Model:     {model}",
-            f"Predictor: standard error (k = {self.k}; measure {self.measure})",
-            "",
-            f"Test for funnel-plot asymmetry: {stat} = {fmt(self.statistic, digits)}{df_txt}, "
-            f"{_p_text(self.pvalue)}",
-            f"Egger's intercept (coefficient of sei): b = {fmt(self.intercept, digits)} "
-            f"(se = {fmt(self.se, digits)}; {pct}% CI {self.ci.format(digits)})",
-            f"Limit estimate (as sei -> 0):          b = {fmt(self.limit_estimate, digits)} "
-            f"(se = {fmt(self.limit_se, digits)}; {pct}% CI {self.limit_ci.format(digits)})",
-        ]
-        if self.tau2 is not None and self.tau2_method is not None:
-            lines.append(f"Residual heterogeneity: tau^2 = {fmt(self.tau2, digits)}")
-        if self.dispersion is not None:
-            lines.append(f"Dispersion: sigma^2 = {fmt(self.dispersion, digits)}")
-        if self.notes:
-            lines.append("")
-            lines.append("Notes")
-            lines.extend(f"  - {n}" for n in self.notes)
-        if not self.converged:
-            lines.append("")
-            lines.append("WARNING: the tau^2 estimator did not converge.")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def egger_test(

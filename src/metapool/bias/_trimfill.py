@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._format import fmt
 from metapool._validation import check_choice, check_positive_int
-from metapool.bias._common import json_value, read_input, regress_on_se
-from metapool.effects._base import EffectSet
+from metapool.bias._common import read_input, regress_on_se
 from metapool.effects.generic import GenericEffect
 from metapool.exceptions import (
     InvalidDataError,
     MetapoolError,
     MetapoolTypeError,
 )
-from metapool.results import MetaResult
+from metapool.results import MetaResult, TrimFillResult
 from metapool.tau2 import Tau2Estimator
 from metapool.tau2._base import checked
 
@@ -28,111 +24,6 @@ __all__ = ["TrimFillResult", "trim_and_fill"]
 Array = NDArray[np.float64]
 
 ESTIMATORS = ("L0", "R0", "Q0")
-
-
-@attrs.frozen(kw_only=True)
-class TrimFillResult:
-    """Result of :func:`trim_and_fill`.
-
-    Attributes
-    ----------
-    k0 : int
-        Estimated number of missing studies.
-    se_k0 : float
-        Its standard error (metafor's ``se.k0``; NaN where the variance
-        formula turns negative).
-    pvalue_k0 : float or None
-        For R0, ``P(R0 >= k0)`` under no asymmetry, ``2^-(k0+1)`` (metafor's
-        ``p.k0``); ``None`` for L0 and Q0.
-    side : {"left", "right"}
-        The side of the funnel plot on which studies are missing (and filled).
-    side_estimated : bool
-        Whether ``side`` was chosen from the data (see :func:`trim_and_fill`).
-    estimator : {"L0", "R0", "Q0"}
-        Estimator of ``k0``.
-    trimmed_estimate : float
-        Pooled estimate of the trimmed studies at convergence: the centre
-        around which the filled studies mirror the trimmed ones.
-    adjusted : MetaResult
-        The same model fitted to the observed and the filled studies (the
-        original result itself when ``k0 = 0``).
-    filled : EffectSet
-        The imputed studies (``yi``, ``vi``, labels "Filled 1", ...); empty when
-        ``k0 = 0``.
-    filled_from : tuple of int
-        For each filled study, the position in ``original`` of the study it mirrors.
-    original : MetaResult
-        The result that was passed in.
-    iterations : int
-        Iterations of the trim-and-fill algorithm.
-    converged : bool
-        Whether every τ² estimate along the way converged.
-    notes : tuple of str
-        Decisions taken for this data.
-    """
-
-    k0: int
-    se_k0: float
-    pvalue_k0: float | None
-    side: str
-    side_estimated: bool
-    estimator: str
-    trimmed_estimate: float
-    adjusted: MetaResult = attrs.field(repr=False)
-    filled: EffectSet = attrs.field(repr=False)
-    filled_from: tuple[int, ...]
-    original: MetaResult = attrs.field(repr=False, eq=False)
-    iterations: int
-    converged: bool
-    notes: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (the adjusted fit in full; the original by its estimate)."""
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            if field.name == "original":
-                out["original_estimate"] = json_value(self.original.estimate)
-            else:
-                out[field.name] = json_value(getattr(self, field.name))
-        return out
-
-    def summary(self, digits: int = 4) -> str:
-        """A readable report in the style of metafor's ``trimfill`` output."""
-        how = "estimated from the data" if self.side_estimated else "given"
-        lines = [
-            f"Trim and fill (Duval & Tweedie; estimator {self.estimator}; side {how})",
-            "",
-            f"Estimated number of missing studies on the {self.side} side: {self.k0} "
-            f"(SE = {fmt(self.se_k0, digits)})",
-        ]
-        if self.pvalue_k0 is not None:
-            lines.append(f"Test of H0: no missing studies (R0): p = {fmt(self.pvalue_k0, digits)}")
-        if self.k0 > 0:
-            lines.append(f"Filled studies (mirrored around {fmt(self.trimmed_estimate, digits)}):")
-            for i in range(self.k0):
-                source = self.original.labels[self.filled_from[i]]
-                lines.append(
-                    f"  {self.filled.labels[i]}: yi = {fmt(float(self.filled.yi[i]), digits)}, "
-                    f"vi = {fmt(float(self.filled.vi[i]), digits)} (mirror of {source})"
-                )
-        lines.append(
-            f"Estimate: {fmt(self.original.estimate, digits)} (observed studies) -> "
-            f"{fmt(self.adjusted.estimate, digits)} (observed + filled)"
-        )
-        if self.notes:
-            lines.append("")
-            lines.append("Notes")
-            lines.extend(f"  - {n}" for n in self.notes)
-        if not self.converged:
-            lines.append("")
-            lines.append("WARNING: a tau^2 estimator did not converge.")
-        lines.append("")
-        lines.append("Adjusted analysis (observed + filled studies)")
-        lines.append(self.adjusted.summary(digits))
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _pooled(y: Array, v: Array, tau2: Tau2Estimator | None) -> tuple[float, bool]:

@@ -10,6 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._data import ExcludedStudy
+from metapool._fields import array_field
+from metapool._serialize import jsonable
 from metapool.effects._measure import MEASURES, Measure
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
@@ -25,12 +27,6 @@ class TwoByTwo(NamedTuple):
     n1: NDArray[np.float64]
     events2: NDArray[np.float64]
     n2: NDArray[np.float64]
-
-
-def array_field(*, repr: bool = False, **kwargs: Any) -> Any:
-    """An attrs field holding a numpy array, compared element-wise (hidden from repr
-    unless ``repr=True``, as study-level arrays would swamp it)."""
-    return attrs.field(eq=attrs.cmp_using(eq=np.array_equal), repr=repr, **kwargs)
 
 
 @attrs.frozen(init=False, kw_only=True)
@@ -155,12 +151,12 @@ class EffectSet:
             "scale": self.measure.scale.name,
             "k": self.k,
             "labels": list(self.labels),
-            "yi": self.yi.tolist(),
-            "vi": self.vi.tolist(),
-            "excluded": [e.to_dict() for e in self.excluded],
+            "yi": self.yi,
+            "vi": self.vi,
+            "excluded": self.excluded,
+            **self.arm_data(),
         }
-        out.update({name: arr.tolist() for name, arr in self.arm_data().items()})
-        return out
+        return {name: jsonable(value) for name, value in out.items()}
 
 
 def _positions(owner: str, studies: Any, k: int, allow_empty: bool) -> NDArray[np.intp]:

@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from metapool._serialize import jsonable
 from metapool.exceptions import InvalidParameterError
 
 __all__ = [
@@ -300,7 +301,7 @@ class Measure:
         }
         if isinstance(self.scale, FreemanTukey):
             out["scale_n"] = self.scale.n
-        return out
+        return {name: jsonable(value) for name, value in out.items()}
 
 
 #: The built-in measures by code.

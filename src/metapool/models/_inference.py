@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from metapool._inference import t_crit, two_sided_p, z_crit
 from metapool._kernels import (
     heterogeneity_from_q,
     heterogeneity_from_tau2,
@@ -26,7 +27,10 @@ __all__ = [
     "pool",
     "prediction_interval",
     "q_profile",
+    "t_crit",
+    "two_sided_p",
     "variance_scale",
+    "z_crit",
 ]
 
 Array = NDArray[np.float64]
@@ -39,20 +43,6 @@ CI_METHODS = {
     "t": "Wald SE with t(k-1)",
 }
 PI_METHODS = {"metafor": "metafor: z, or t(k-1) under HKSJ/t", "higgins": "Higgins 2009: t(k-2)"}
-
-
-def z_crit(level: float) -> float:
-    return float(special.ndtri(0.5 + level / 2))
-
-
-def t_crit(level: float, df: Array | float) -> Array:
-    return np.asarray(special.stdtrit(df, 0.5 + level / 2))
-
-
-def two_sided_p(stat: Array, df: Array | float | None) -> Array:
-    if df is None:
-        return np.asarray(2.0 * special.ndtr(-np.abs(stat)))
-    return np.asarray(2.0 * special.stdtr(df, -np.abs(stat)))
 
 
 def variance_scale(rss: Array | float, df_resid: int, ci: str) -> Array:

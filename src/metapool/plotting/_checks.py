@@ -14,18 +14,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError, MissingDependencyError
+from metapool.plotting._style import PlotStyle
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+    from metapool.plotting._effect_axis import EffectAxis
 
 __all__ = [
     "check_ax",
     "check_bool",
     "check_color",
+    "check_figsize",
     "check_limits",
     "check_optional_str",
     "check_path",
     "check_positive",
+    "check_style",
     "check_ticks",
     "require_matplotlib",
     "short_repr",
@@ -115,9 +120,10 @@ def check_color(owner: str, name: str, value: object) -> Any:
 
 
 def check_limits(
-    owner: str, name: str, value: object, log_scale: bool
+    owner: str, name: str, value: object, axis: EffectAxis
 ) -> tuple[float, float] | None:
-    """Validate a ``(low, high)`` pair of axis limits given on the natural scale."""
+    """Validate a ``(low, high)`` pair of axis limits given on the natural scale
+    (positive on a logarithmic ``axis``)."""
     if value is None:
         return None
     try:
@@ -133,16 +139,16 @@ def check_limits(
         raise InvalidParameterError(
             f"The '{name}' parameter of {owner} must hold finite numbers. Got {short_repr(value)}."
         )
-    if not low < high or (log_scale and low <= 0):
-        need = "0 < low < high (a ratio axis is logarithmic)" if log_scale else "low < high"
+    if not low < high or (axis.is_log and low <= 0):
+        need = "0 < low < high (a ratio axis is logarithmic)" if axis.is_log else "low < high"
         raise InvalidParameterError(
             f"The '{name}' parameter of {owner} must satisfy {need}. Got {short_repr(value)}."
         )
     return low, high
 
 
-def check_ticks(owner: str, name: str, value: object, log_scale: bool) -> tuple[float, ...] | None:
-    """Tick positions on the natural scale: finite numbers, positive on a ratio axis."""
+def check_ticks(owner: str, name: str, value: object, axis: EffectAxis) -> tuple[float, ...] | None:
+    """Tick positions on the natural scale: finite numbers, positive on a logarithmic axis."""
     if value is None:
         return None
     try:
@@ -154,9 +160,9 @@ def check_ticks(owner: str, name: str, value: object, log_scale: bool) -> tuple[
             f"The '{name}' parameter of {owner} must be a sequence of numbers. "
             f"Got {short_repr(value)}."
         ) from exc
-    bad = [t for t in ticks if not math.isfinite(t) or (log_scale and t <= 0)]
+    bad = [t for t in ticks if not math.isfinite(t) or (axis.is_log and t <= 0)]
     if bad:
-        need = "positive finite numbers (a ratio axis is logarithmic)" if log_scale else "finite"
+        need = "positive finite numbers (a ratio axis is logarithmic)" if axis.is_log else "finite"
         raise InvalidParameterError(
             f"The '{name}' parameter of {owner} must hold {need} numbers. "
             f"Got {short_repr(value)}, with {bad[0]!r}."
@@ -204,3 +210,35 @@ def check_figsize(owner: str, value: object) -> tuple[float, float] | None:
             f"numbers in inches. Got {short_repr(value)}."
         )
     return float(value[0]), float(value[1])
+
+
+def check_style(owner: str, style: object, **overrides: tuple[str, object]) -> PlotStyle:
+    """``style`` (default ``PlotStyle()``) with the plot's own keywords applied.
+
+    ``overrides`` maps a field of :class:`PlotStyle` to ``(parameter, value)``;
+    values that are None are left to the style. Each value is checked under
+    its parameter's name.
+    """
+    if style is None:
+        style = PlotStyle()
+    elif not isinstance(style, PlotStyle):
+        raise MetapoolTypeError(
+            f"The 'style' parameter of {owner} must be a metapool.PlotStyle or None. "
+            f"Got {type(style).__name__} ({short_repr(style)})."
+        )
+    changes: dict[str, object] = {}
+    for field, (name, value) in overrides.items():
+        if value is None:
+            continue
+        if field.endswith("color"):
+            changes[field] = check_color(owner, name, value)
+        elif field == "font_family":
+            if not isinstance(value, str):
+                raise MetapoolTypeError(
+                    f"The '{name}' parameter of {owner} must be a str, e.g. 'sans-serif'. "
+                    f"Got {type(value).__name__} ({short_repr(value)})."
+                )
+            changes[field] = value
+        else:
+            changes[field] = check_positive(owner, name, value)
+    return style.replace(**changes) if changes else style

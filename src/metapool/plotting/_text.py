@@ -12,7 +12,17 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["TextMeasurer", "split_note", "truncate", "widest_piece", "wrap_words"]
+import attrs
+
+__all__ = [
+    "TextCell",
+    "TextMeasurer",
+    "split_note",
+    "statements",
+    "truncate",
+    "widest_statement",
+    "wrap_words",
+]
 
 _DPI = 720.0
 
@@ -21,8 +31,16 @@ def _lines(text: str) -> int:
     return text.count("\n") + 1
 
 
+_DIGITS = str.maketrans("123456789", "000000000")
+
+
 class TextMeasurer:
-    """Widths (inches) of single- or multi-line strings in one font family and size."""
+    """Widths (inches) of single- or multi-line strings in one font family and size.
+
+    When the font's digits are all equally wide (tabular figures, as in Arial,
+    Helvetica and DejaVu Sans), strings that differ only in their digits are
+    measured once: a table of numbers needs a handful of measurements.
+    """
 
     def __init__(self, family: str, size: float) -> None:
         from matplotlib.backends import backend_agg
@@ -36,6 +54,9 @@ class TextMeasurer:
             True: FontProperties(family=family, size=size, weight="bold"),
         }
         self._width = lru_cache(maxsize=4096)(self._measure)
+        self._tabular = {
+            bold: len({self._width(d, bold) for d in "0123456789"}) == 1 for bold in (False, True)
+        }
 
     def _measure(self, line: str, bold: bool) -> float:
         if not line:
@@ -48,6 +69,8 @@ class TextMeasurer:
 
     def width(self, text: str, bold: bool = False) -> float:
         """Width in inches of the widest line of ``text``."""
+        if self._tabular[bold]:
+            text = text.translate(_DIGITS)
         return max(self._width(line, bold) for line in text.split("\n"))
 
 
@@ -148,22 +171,36 @@ def truncate(text: str, width: float, measure: TextMeasurer, bold: bool = False)
     )
 
 
-def split_note(text: str, width: float, measure: TextMeasurer) -> str:
-    """A footnote ("Heterogeneity: …; Chi² = …, df = …") broken after "; " or ", ".
+#: Where a footnote may break: after "; ", and after ", " unless "df" follows
+#: (the degrees of freedom belong to their statistic: "Chi² = 1.2, df = 2 (P = 0.5)").
+_STATEMENT_BREAK = re.compile(r"(?<=;) |(?<=,) (?!df\b)")
 
-    Breaking only between the statistics keeps each one readable on its own line.
+
+def statements(text: str) -> list[str]:
+    """The statements of a footnote, each with its trailing punctuation.
+
+    Examples
+    --------
+    >>> statements("Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12 (P < 0.00001); I² = 92%")
+    ['Heterogeneity: Tau² = 0.31;', 'Chi² = 152.23, df = 12 (P < 0.00001);', 'I² = 92%']
+    >>> statements("Test for subgroup differences: Chi² = 1.02, df = 2 (P = 0.60), I² = 0%")
+    ['Test for subgroup differences: Chi² = 1.02, df = 2 (P = 0.60),', 'I² = 0%']
+    """
+    return _STATEMENT_BREAK.split(text)
+
+
+def split_note(text: str, width: float, measure: TextMeasurer) -> str:
+    """A footnote ("Heterogeneity: …; Chi² = …, df = …") broken between statements.
+
+    Lines are filled with whole statements; a statement is never broken, even
+    when it is wider than ``width`` (the layout makes room for the widest one:
+    :func:`widest_statement`).
     """
     if measure.width(text) <= width:
         return text
-    pieces: list[str] = []
-    for part in re.split(r"(?<=;) ", text):
-        if measure.width(part) <= width:
-            pieces.append(part)
-        else:
-            pieces.extend(re.split(r"(?<=,) ", part))
     lines: list[str] = []
     current = ""
-    for piece in pieces:
+    for piece in statements(text):
         candidate = f"{current} {piece}" if current else piece
         if current and measure.width(candidate) > width:
             lines.append(current)
@@ -174,7 +211,31 @@ def split_note(text: str, width: float, measure: TextMeasurer) -> str:
     return "\n".join(lines)
 
 
-def widest_piece(text: str, measure: TextMeasurer) -> float:
-    """Width of the longest part :func:`split_note` cannot break further."""
-    parts = [p for part in re.split(r"(?<=;) ", text) for p in re.split(r"(?<=,) ", part)]
-    return max(measure.width(p) for p in parts)
+def widest_statement(text: str, measure: TextMeasurer) -> float:
+    """Width in inches of the widest statement of a footnote (see :func:`statements`)."""
+    return max(measure.width(p) for p in statements(text))
+
+
+@attrs.frozen(kw_only=True)
+class TextCell:
+    """One cell of a text column: its text, the row it sits on, and its weight.
+
+    Attributes
+    ----------
+    gid : str
+        Identifies the cell (``cell-<column>-<row>``); an element id in SVG files.
+    text : str
+        The text; lines are separated by ``"\\n"``.
+    y : float
+        Centre of the cell, in the y units of the column's transform.
+    bold : bool
+        Drawn in bold.
+    dx : float
+        Shift in inches from the column's anchor.
+    """
+
+    gid: str
+    text: str
+    y: float
+    bold: bool = False
+    dx: float = 0.0

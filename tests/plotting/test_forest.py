@@ -1,23 +1,9 @@
-"""Forest and funnel plots: what is drawn, where, and with which text.
-
-The plots are inspected through the artists they create (found by the ``gid``
-that every mark and text cell carries), not only by writing a file: the
-number of squares and diamonds, their x positions (natural scale on a log
-axis), the text of each cell, the axis scale, the layout (no two texts
-overlap, nothing falls off the figure) and the figure's size.
-"""
+"""Forest plots: what is drawn, where, and with which text."""
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import subprocess
-import sys
 import warnings
-from collections.abc import Iterator
-from statistics import NormalDist
-from types import SimpleNamespace
 
 import matplotlib
 
@@ -26,124 +12,32 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Polygon
-from matplotlib.text import Text
 
 import metapool as mp
 from metapool._format import fmt_p_revman
-from metapool.exceptions import InvalidParameterError, MetapoolTypeError
-from metapool.plotting import _style
+from metapool.exceptions import InvalidParameterError
+from metapool.plotting import _numbers
 from tests._reference import dataset, effects_of
-
-Z95 = NormalDist().inv_cdf(0.975)
-#: dat.bcg's allocation method, in the order of the reference data set.
-BCG_ALLOCATION = ["random"] * 4 + ["alternate"] * 2 + ["random"] * 3 + ["systematic"] * 4
-
-
-@pytest.fixture(autouse=True)
-def _close_figures() -> Iterator[None]:
-    yield
-    plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def bcg() -> mp.MetaResult:
-    return mp.RandomEffects(convention="revman5").fit(effects_of(dataset("bcg_rr")))
-
-
-@pytest.fixture(scope="module")
-def normand() -> mp.MetaResult:
-    return mp.RandomEffects(convention="revman5").fit(effects_of(dataset("normand1999")))
+from tests.plotting._helpers import (
+    Z95,
+    all_texts,
+    assert_clean_layout,
+    by_prefix,
+    cell_places,
+    diamonds,
+    effect_text,
+    generic,
+    huge_or,
+    plain,
+    plot_ax,
+    row_order,
+    squares,
+    texts,
+    wide_rr,
+)
 
 
-@pytest.fixture(scope="module")
-def bcg_subgroups() -> mp.SubgroupResult:
-    return mp.subgroup_analysis(
-        effects_of(dataset("bcg_rr")), BCG_ALLOCATION, mp.RandomEffects(convention="revman5")
-    )
-
-
-def generic(k: int, seed: int = 1, **kwargs: object) -> mp.MetaResult:
-    rng = np.random.default_rng(seed)
-    se = rng.uniform(0.05, 0.5, k)
-    eff = mp.GenericEffect(yi=rng.normal(0.2, 0.3, k), se=se, **kwargs)  # type: ignore[arg-type]
-    return mp.RandomEffects(tau2="DL").fit(eff)
-
-
-# ----------------------------------------------------------------------- helpers
-def plot_ax(fig: Figure) -> Axes:
-    return fig.axes[0]
-
-
-def by_prefix(artists: list, prefix: str) -> list:
-    return [a for a in artists if str(a.get_gid() or "").startswith(prefix)]
-
-
-def squares(fig: Figure) -> dict[int, Line2D]:
-    lines = by_prefix(plot_ax(fig).lines, "study-square-")
-    return {int(line.get_gid().rsplit("-", 1)[1]): line for line in lines}
-
-
-def diamonds(fig: Figure) -> dict[str, Polygon]:
-    patches = by_prefix(plot_ax(fig).patches, "pooled-diamond-")
-    return {p.get_gid().removeprefix("pooled-diamond-"): p for p in patches}
-
-
-def texts(fig: Figure) -> dict[str, str]:
-    """Text of every artist with a gid; the three parts of an effect cell joined."""
-    out: dict[str, str] = {}
-    parts: dict[str, dict[int, str]] = {}
-    for t in plot_ax(fig).texts:
-        gid = str(t.get_gid() or "")
-        out[gid] = t.get_text()
-        match = re.fullmatch(r"(cell-effect-.*)-([012])", gid)
-        if match:
-            parts.setdefault(match[1], {})[int(match[2])] = t.get_text()
-    for row, found in parts.items():
-        out[row] = " ".join(found[i] for i in sorted(found))
-    return out
-
-
-def plain(text: str) -> str:
-    """Typographic minus signs and line breaks as in the library's plain strings."""
-    return text.replace(_style.MINUS, "-").replace("\n", " ")
-
-
-def effect_text(est: float, low: float, high: float, d: int = 2) -> str:
-    return f"{est:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
-
-
-def all_texts(fig: Figure) -> list[Text]:
-    found = [t for ax in fig.axes for t in ax.texts]
-    for ax in fig.axes:
-        found += [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_visible()]
-        found += [ax.xaxis.label, ax.yaxis.label, ax.title]
-        legend = ax.get_legend()
-        if legend is not None:
-            found += legend.get_texts()
-    return [t for t in found if t.get_text().strip()]
-
-
-def assert_clean_layout(fig: Figure) -> None:
-    """No two texts overlap and every text lies inside the figure."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    boxes = [(t, t.get_window_extent(renderer)) for t in all_texts(fig)]
-    frame = fig.bbox
-    for t, box in boxes:
-        assert box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5, t.get_text()
-        assert box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5, t.get_text()
-    for i, (t1, b1) in enumerate(boxes):
-        for t2, b2 in boxes[i + 1 :]:
-            overlap_x = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
-            overlap_y = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
-            assert overlap_x <= 0.5 or overlap_y <= 0.5, (t1.get_text(), t2.get_text())
-
-
-# ------------------------------------------------------------------ forest plot
 def test_forest_ratio_squares_and_diamond_on_natural_scale(bcg):
     fig = mp.forest_plot(bcg)
     assert isinstance(fig, Figure)
@@ -249,7 +143,7 @@ def test_forest_subgroups(bcg_subgroups):
     assert sum(subtotals) == pytest.approx(100.0, abs=0.15)
     assert len(squares(fig)) == 13
     # Each study is drawn in its own subgroup's block, between header and subtotal.
-    y_of = {t.get_gid(): t.get_position()[1] for t in plot_ax(fig).texts}
+    y_of = {gid: place.y for gid, place in cell_places(fig).items()}
     for i, group in enumerate(sg.membership):
         g = names.index(group) + 1
         y = squares(fig)[i].get_ydata()[0]
@@ -320,11 +214,6 @@ def test_long_labels_are_wrapped_or_truncated():
     assert y_wrapped > y_cut.get_ydata()[0]
 
 
-def row_order(fig: Figure) -> list[int]:
-    sq = squares(fig)
-    return sorted(sq, key=lambda i: sq[i].get_ydata()[0])
-
-
 def test_sort_by(bcg):
     assert row_order(mp.forest_plot(bcg)) == list(range(13))
     assert row_order(mp.forest_plot(bcg, sort_by="weight")) == list(np.argsort(-bcg.weights))
@@ -346,9 +235,10 @@ def test_labels_extra_columns_and_column_selection(bcg):
     assert cells["cell-extra-Dose-study-4"] == "50 mg"
     assert cells["header-extra-Dose"] == "Dose"
     # Extra columns follow the study column; numbers are right-aligned.
-    x = {g: t.get_transform().transform((0, 0))[0] for g, t in _text_artists(fig).items()}
+    places = cell_places(fig)
+    x = {g: place.x for g, place in places.items()}
     assert x["cell-study-study-4"] < x["cell-extra-Dose-study-4"] < x["cell-events1-study-4"]
-    assert _text_artists(fig)["cell-extra-Year-study-4"].get_horizontalalignment() == "right"
+    assert places["cell-extra-Year-study-4"].ha == "right"
 
     minimal = texts(mp.forest_plot(bcg, columns=("study", "effect", "plot")))
     assert not any(g.startswith(("cell-weight", "cell-events1", "cell-n1")) for g in minimal)
@@ -359,10 +249,6 @@ def test_labels_extra_columns_and_column_selection(bcg):
         mp.forest_plot(bcg, columns=("study", "bogus"))
     with pytest.raises(InvalidParameterError, match="one value per study"):
         mp.forest_plot(bcg, labels=["a", "b"])
-
-
-def _text_artists(fig: Figure) -> dict[str, Text]:
-    return {str(t.get_gid()): t for t in plot_ax(fig).texts}
 
 
 def test_xlim_arrows_decimals_and_colours(bcg):
@@ -433,7 +319,7 @@ def test_excluded_studies_are_listed_as_not_estimable():
     cells = texts(fig)
     assert cells["cell-study-excluded-0"] == "Zero"
     assert cells["cell-effect-excluded-0"] == "Not estimable"
-    y = {g: t.get_position()[1] for g, t in _text_artists(fig).items()}
+    y = {g: place.y for g, place in cell_places(fig).items()}
     assert y["cell-study-study-0"] < y["cell-study-excluded-0"] < y["cell-study-study-1"]
     assert "cell-study-excluded-0" not in texts(
         mp.forest_plot(mp.CommonEffect().fit(rr), show_excluded=False)
@@ -475,163 +361,6 @@ def test_methods_of_the_result_objects(bcg, bcg_subgroups):
     assert by_prefix(plot_ax(fig).patches, "contour-0.95")
 
 
-def test_forest_rejects_other_objects():
-    with pytest.raises(MetapoolTypeError, match="MetaResult or a SubgroupResult"):
-        mp.forest_plot([0.1, 0.2])  # type: ignore[arg-type]
-    with pytest.raises(MetapoolTypeError, match="'ax'"):
-        mp.forest_plot(generic(3), ax="left")  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match="long_labels"):
-        mp.forest_plot(generic(3), long_labels="hide")
-
-
-# ------------------------------------------------------------------ funnel plot
-def test_funnel_markers_axes_and_pseudo_ci(bcg):
-    fig = mp.funnel_plot(bcg)
-    ax = plot_ax(fig)
-    (studies,) = by_prefix(ax.lines, "funnel-study")
-    assert len(studies.get_xdata()) == bcg.k == 13
-    assert list(studies.get_xdata()) == pytest.approx(np.exp(bcg.yi))
-    assert list(studies.get_ydata()) == pytest.approx(np.sqrt(bcg.vi))
-    assert ax.get_xscale() == "log" and ax.yaxis_inverted()
-    assert ax.get_ylim()[1] == 0.0
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert "1" in labels and all(not lab.startswith("−") for lab in labels)  # natural scale
-    (region,) = by_prefix(ax.lines, "pseudo-ci")
-    se_max = ax.get_ylim()[0]
-    expected = np.exp([bcg.estimate - Z95 * se_max, bcg.estimate, bcg.estimate + Z95 * se_max])
-    assert list(region.get_xdata()) == pytest.approx(expected)
-    assert list(region.get_ydata()) == pytest.approx([se_max, 0.0, se_max])
-    assert ax.get_legend() is None  # nothing to explain
-
-
-def test_contour_enhanced_funnel(bcg):
-    fig = mp.funnel_plot(bcg, contours=(0.99, 0.90, 0.95))
-    ax = plot_ax(fig)
-    contours = {p.get_gid(): p for p in by_prefix(ax.patches, "contour-")}
-    assert set(contours) == {"contour-0.9", "contour-0.95", "contour-0.99", "contour-background"}
-    se_max = ax.get_ylim()[0]
-    for level in (0.9, 0.95, 0.99):
-        z = NormalDist().inv_cdf(0.5 + level / 2)
-        xs = sorted(x for x, _ in contours[f"contour-{level:g}"].get_xy()[:3])
-        assert xs == pytest.approx([math.exp(-z * se_max), 1.0, math.exp(z * se_max)])
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sorted(legend) == sorted(["p > 0.10", "0.05 < p ≤ 0.10", "0.01 < p ≤ 0.05", "p ≤ 0.01"])
-    # Darker just outside the non-significant region, lighter further out.
-    grey = {g: matplotlib.colors.to_rgb(p.get_facecolor())[0] for g, p in contours.items()}
-    assert grey["contour-0.9"] == 1.0
-    assert grey["contour-0.95"] < grey["contour-0.99"] < grey["contour-background"]
-    with pytest.raises(InvalidParameterError, match="contours"):
-        mp.funnel_plot(bcg, contours=(95,))
-
-
-def test_funnel_with_trim_and_fill():
-    res = mp.RandomEffects(tau2="REML").fit(effects_of(dataset("bangertdrowns2004")))
-    tf = mp.trim_and_fill(res)
-    assert tf.k0 > 0
-    fig = mp.funnel_plot(res, trimfill=tf)
-    ax = plot_ax(fig)
-    (studies,) = by_prefix(ax.lines, "funnel-study")
-    (filled,) = by_prefix(ax.lines, "funnel-filled")
-    assert len(studies.get_xdata()) == res.k
-    assert len(filled.get_xdata()) == tf.k0
-    assert list(filled.get_xdata()) == pytest.approx(tf.filled.yi)
-    assert matplotlib.colors.same_color(filled.get_markerfacecolor(), "white")  # open markers
-    (centre,) = by_prefix(ax.lines, "pooled-line-observed")
-    assert centre.get_xdata()[0] == pytest.approx(res.estimate)
-    (adjusted,) = [line for line in ax.lines if line.get_gid() == "pooled-line"]
-    assert adjusted.get_xdata()[0] == pytest.approx(tf.adjusted.estimate)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "Filled studies" in legend and "Observed studies" in legend
-
-
-def test_funnel_accepts_any_trim_and_fill_like_object(bcg):
-    stand_in = SimpleNamespace(
-        filled=SimpleNamespace(yi=np.array([0.4, 0.9]), vi=np.array([0.1, 0.2]), labels=("a", "b")),
-        adjusted=SimpleNamespace(estimate=-0.3),
-    )
-    ax = plot_ax(mp.funnel_plot(bcg, trimfill=stand_in))
-    (filled,) = by_prefix(ax.lines, "funnel-filled")
-    assert list(filled.get_xdata()) == pytest.approx(np.exp([0.4, 0.9]))
-    assert list(filled.get_ydata()) == pytest.approx(np.sqrt([0.1, 0.2]))
-    with pytest.raises(MetapoolTypeError, match="trimfill"):
-        mp.funnel_plot(bcg, trimfill=object())
-
-
-def test_funnel_into_an_existing_axes_and_path(bcg, tmp_path):
-    fig, ax = plt.subplots()
-    out = tmp_path / "funnel.pdf"
-    assert mp.funnel_plot(bcg, ax=ax, path=out, legend="upper right", contours=(0.95,)) is fig
-    assert out.read_bytes().startswith(b"%PDF")
-    assert ax.get_legend() is not None
-    with pytest.raises(MetapoolTypeError, match="MetaResult"):
-        mp.funnel_plot(object())  # type: ignore[arg-type]
-
-
-# ---------------------------------------------------------------- scales, import
-def test_forest_scales_follow_revman():
-    assert _style.forest_ticks(math.log(1.8), True) == ((0.5, 2.0), (0.5, 0.7, 1.0, 1.5, 2.0))
-    assert _style.forest_ticks(math.log(60), True)[0] == (0.01, 100.0)
-    assert _style.forest_ticks(3.1, False) == ((-4.0, 4.0), (-4.0, -2.0, 0.0, 2.0, 4.0))
-    assert _style.forest_ticks(0.0, False)[0] == (-1.0, 1.0)
-
-
-def test_importing_metapool_does_not_import_matplotlib():
-    code = "import sys, json, metapool; print(json.dumps('matplotlib' in sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out) is False
-
-
-# ------------------------------------------------- extreme values, long texts, bad input
-def wide_rr() -> mp.MetaResult:
-    """Three risk ratios, the first with a 95 % CI from 1e-30 to 1e+40."""
-    low, high = math.log(1e-30), math.log(1e40)
-    eff = mp.GenericEffect(
-        yi=[(low + high) / 2, 0.1, 0.2],
-        se=[(high - low) / (2 * Z95), 0.1, 0.2],
-        measure="RR",
-        log_scale=True,
-    )
-    return mp.RandomEffects(tau2="DL").fit(eff)
-
-
-def huge_or(log_or: float = 800.0) -> mp.MetaResult:
-    eff = mp.GenericEffect(yi=[log_or, 0.3, 0.2], se=[0.1, 0.1, 0.2], measure="OR", log_scale=True)
-    return mp.RandomEffects(tau2="DL").fit(eff)
-
-
-def test_numbers_have_a_bounded_width():
-    M = _style.MINUS
-    assert _style.fmt_num(99999.99, 2) == "99999.99"  # as wide as 1.00e+05: kept
-    assert _style.fmt_num(100000.0, 2) == "1.00e+05"
-    assert _style.fmt_num(-1.5e300, 2) == f"{M}1.50e+300"
-    assert _style.fmt_num(0.004, 2) == "0.00"  # a difference may round to zero ...
-    assert _style.fmt_num(0.004, 2, ratio=True) == f"4.00e{M}03"  # ... a ratio may not
-    assert _style.fmt_num(0.006, 2, ratio=True) == "0.01"
-    assert _style.fmt_num(123456.0, 0) == "123456"
-    assert _style.fmt_num(12345678.0, 0) == "1.2e+07"
-    for x in (1e-300, 3e-7, 0.5, 12.0, 4e4, 7e8, 1.7e308):
-        for d in range(5):
-            assert len(_style.fmt_num(x, d, ratio=True)) <= d + 7 + (d == 0)
-    assert _style.fmt_data(1e20) == "1.00e+20"
-    assert _style.fmt_data(191064.0) == "191064"
-    assert _style.fmt_data(1.5e-7) == f"1.50e{M}07"
-    assert _style.fmt_data(math.inf) == "∞"
-    assert _style.fmt_tick(1e35) == "1e+35" and _style.fmt_tick(1e-35) == f"1e{M}35"
-    assert _style.fmt_tick(1000.0) == "1000" and _style.fmt_tick(0.0001) == "0.0001"
-
-
-def test_back_transforms_beyond_the_float_range_are_exact():
-    M = _style.MINUS
-    assert _style.fmt_exp(800.0, 2) == "2.73e+347"  # exp(800) = 2.726e347
-    assert _style.fmt_exp(-800.0, 2) == f"3.67e{M}348"
-    assert _style.fmt_exp(math.log(1e40), 2) == "1.00e+40"
-    assert _style.fmt_exp(math.log(9.999), 2) == "10.00"
-    assert _style.fmt_exp(math.nan, 2) == "NA"
-    assert _style.safe_exp(1e4) == math.exp(709.0)
-
-
 def test_forest_with_a_ci_from_1e_minus_30_to_1e40():
     fig = mp.forest_plot(wide_rr())
     cells = texts(fig)
@@ -667,17 +396,6 @@ def test_forest_with_log_odds_ratios_that_overflow_exp():
     assert_clean_layout(fig)
 
 
-def test_default_axis_beyond_revman_scales_has_round_ticks():
-    assert _style.forest_ticks(math.log(5e6), True) == (
-        (1e-10, 1e10),
-        (1e-10, 1e-5, 1.0, 1e5, 1e10),
-    )
-    limits, ticks = _style.forest_ticks(1e5, True)
-    assert limits == (1e-300, 1e300) and len(ticks) == 5
-    assert _style.forest_ticks(1e308, False)[0] == (-1e300, 1e300)
-    assert _style.log_ticks(1e-300, 1e300) == tuple(10.0**p for p in range(-300, 301, 100))
-
-
 def test_a_diamond_beyond_the_axis_becomes_an_arrowhead(bcg):
     fig = mp.forest_plot(bcg, xlim=(2, 20))
     ax = plot_ax(fig)
@@ -688,37 +406,6 @@ def test_a_diamond_beyond_the_axis_becomes_an_arrowhead(bcg):
     fig = mp.forest_plot(bcg, xlim=(0.45, 20))
     xs = [x for x, _ in diamonds(fig)["total"].get_xy()]
     assert min(xs) == pytest.approx(bcg.back_transform().ci.low)
-
-
-def test_funnel_with_extreme_standard_errors_stays_finite():
-    eff = mp.GenericEffect(yi=[0.1, 0.3, 0.2], se=[1000.0, 0.1, 0.2], measure="OR", log_scale=True)
-    res = mp.RandomEffects(tau2="DL").fit(eff)
-    fig = mp.funnel_plot(res, contours=(0.9, 0.95))
-    ax = plot_ax(fig)
-    low, high = ax.get_xlim()
-    assert 1e-301 < low < high < 1e301
-    for patch in by_prefix(ax.patches, "contour-0"):
-        assert np.isfinite(patch.get_xy()).all()
-    # The sides of the pseudo-CI region are cut where they leave the drawing
-    # range, keeping their slope: x = estimate ± z·SE on the log scale.
-    (region,) = by_prefix(ax.lines, "pseudo-ci")
-    x, y = np.asarray(region.get_xdata()), np.asarray(region.get_ydata())
-    ok = np.isfinite(x)
-    assert ok.all()
-    assert np.abs(np.log(x) - res.estimate) == pytest.approx(Z95 * y, rel=1e-9, abs=1e-9)
-    assert plain(ax.get_xticklabels()[0].get_text()).startswith("1e-")
-
-
-def test_funnel_marks_studies_beyond_the_axis(bcg):
-    fig = mp.funnel_plot(huge_or(800.0))
-    (beyond,) = by_prefix(plot_ax(fig).lines, "funnel-beyond-high")
-    assert list(beyond.get_ydata()) == pytest.approx([0.1])
-    fig = mp.funnel_plot(bcg, xlim=(0.3, 3))
-    outside = np.exp(bcg.yi)
-    n_low = int((outside < 0.3).sum())
-    (low,) = by_prefix(plot_ax(fig).lines, "funnel-beyond-low")
-    assert len(low.get_xdata()) == n_low > 0
-    assert set(low.get_xdata()) == {0.3}
 
 
 def test_a_200_character_label_respects_max_label_width():
@@ -784,7 +471,7 @@ def test_results_with_nan_rows_draw_na_not_nan():
     assert cells["cell-effect-study-1"] == "NA [NA, NA]"
     assert cells["cell-effect-total"] == "Not estimable"
     assert "NA" in cells["heterogeneity-total"]
-    assert _style.tidy_note("Tau² = nan; Chi² = 123456789.00; I² = nan%") == (
+    assert _numbers.tidy_note("Tau² = nan; Chi² = 123456789.00; I² = nan%") == (
         "Tau² = NA; Chi² = 1.23e+08; I² = NA"
     )
 
@@ -818,102 +505,3 @@ def test_missing_values_in_labels_extra_columns_and_sort_keys():
     assert "cell-study-study-0" not in cells and "cell-extra-Year-study-0" not in cells
     assert cells["cell-study-study-2"] == "2001"
     assert row_order(fig) == [2, 1, 0]  # the missing sort key last
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "fragments"),
-    [
-        ({"sort_by": "nonsense"}, InvalidParameterError, ("'sort_by'", "'nonsense'")),
-        ({"sort_by": [1, "x", 3]}, MetapoolTypeError, ("'sort_by'", "study 1 ('Study 1')", "'x'")),
-        ({"xlim": (2, 1)}, InvalidParameterError, ("'xlim'", "(2, 1)")),
-        ({"xlim": (0.1, math.nan)}, InvalidParameterError, ("'xlim'", "nan")),
-        ({"xticks": ["a"]}, InvalidParameterError, ("'xticks'", "'a'")),
-        ({"columns": ["nope"]}, InvalidParameterError, ("'columns'", "'nope'")),
-        ({"columns": 3}, MetapoolTypeError, ("'columns'", "3")),
-        ({"extra_columns": {"Dose": [1]}}, InvalidParameterError, ("'Dose'", "(3)", "1 values")),
-        ({"extra_columns": {1: [1, 2, 3]}}, MetapoolTypeError, ("'extra_columns'", "1")),
-        ({"ax": "x"}, MetapoolTypeError, ("'ax'", "'x'")),
-        ({"path": "out.xyz"}, InvalidParameterError, ("'path'", "'.xyz'", ".svg")),
-        ({"decimals": 11}, InvalidParameterError, ("'decimals'", "11")),
-        ({"color": "nocolour"}, InvalidParameterError, ("'color'", "'nocolour'")),
-        ({"line_color": 5}, InvalidParameterError, ("'line_color'", "5")),
-        ({"fontsize": True}, InvalidParameterError, ("'fontsize'", "True")),
-        ({"fontfamily": 3}, MetapoolTypeError, ("'fontfamily'", "3")),
-        ({"overall": "no"}, MetapoolTypeError, ("'overall'", "'no'")),
-        ({"label_control": 1}, MetapoolTypeError, ("'label_control'", "1")),
-        ({"measure_label": 1}, MetapoolTypeError, ("'measure_label'", "1")),
-        ({"group_names": "AB"}, InvalidParameterError, ("'group_names'", "'AB'")),
-        ({"max_label_width": -1}, InvalidParameterError, ("'max_label_width'", "-1")),
-        ({"dpi": 0}, InvalidParameterError, ("'dpi'", "0")),
-    ],
-)
-def test_forest_parameter_errors_name_the_parameter_and_value(kwargs, error, fragments):
-    with pytest.raises(error) as info:
-        mp.forest_plot(generic(3), **kwargs)
-    assert type(info.value) is error
-    for fragment in fragments:
-        assert fragment in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "fragments"),
-    [
-        ({"legend": "middle"}, InvalidParameterError, ("'legend'", "'middle'")),
-        ({"legend": 3}, InvalidParameterError, ("'legend'", "3")),
-        ({"figsize": (3, -1)}, InvalidParameterError, ("'figsize'", "(3, -1)")),
-        ({"xlim": (0, 2)}, InvalidParameterError, ("'xlim'", "(0, 2)")),
-        ({"xticks": "abc"}, InvalidParameterError, ("'xticks'", "'abc'")),
-        ({"fontsize": "8"}, InvalidParameterError, ("'fontsize'", "'8'")),
-        ({"color": "nocolour"}, InvalidParameterError, ("'color'", "'nocolour'")),
-        ({"xlabel": 1}, MetapoolTypeError, ("'xlabel'", "1")),
-        ({"pseudo_ci": 1}, MetapoolTypeError, ("'pseudo_ci'", "1")),
-        ({"path": "f.doc"}, InvalidParameterError, ("'path'", "'.doc'")),
-        ({"ax": 1}, MetapoolTypeError, ("'ax'", "1")),
-    ],
-)
-def test_funnel_parameter_errors_name_the_parameter_and_value(kwargs, error, fragments, bcg):
-    with pytest.raises(error) as info:
-        mp.funnel_plot(bcg, **kwargs)
-    assert type(info.value) is error
-    for fragment in fragments:
-        assert fragment in str(info.value)
-
-
-def test_the_result_argument_is_named_in_errors():
-    with pytest.raises(MetapoolTypeError, match=r"'result' parameter of forest_plot.*int \(5\)"):
-        mp.forest_plot(5)  # type: ignore[arg-type]
-    with pytest.raises(MetapoolTypeError, match=r"'result' parameter of funnel_plot.*str \('x'\)"):
-        mp.funnel_plot("x")  # type: ignore[arg-type]
-
-
-def test_path_without_a_suffix_saves_png(bcg, tmp_path):
-    out = tmp_path / "forest"
-    mp.forest_plot(bcg, path=out)
-    assert (tmp_path / "forest.png").read_bytes().startswith(b"\x89PNG")
-
-
-def test_without_matplotlib_plots_raise_missing_dependency_error():
-    code = """
-import json, sys
-for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"]:
-    del sys.modules[name]
-sys.modules["matplotlib"] = None
-sys.modules["matplotlib.pyplot"] = None
-import metapool as mp
-res = mp.CommonEffect().fit(mp.GenericEffect(yi=[0.1, 0.3], se=[0.1, 0.2]))
-out = []
-for call in (lambda: mp.forest_plot(res), lambda: mp.funnel_plot(res), res.plot_forest):
-    try:
-        call()
-    except mp.exceptions.MissingDependencyError as exc:
-        out.append([type(exc).__name__, isinstance(exc, ImportError), str(exc)])
-print(json.dumps(out))
-"""
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    found = json.loads(out)
-    assert len(found) == 3
-    for name, is_import_error, message in found:
-        assert name == "MissingDependencyError" and is_import_error
-        assert "matplotlib" in message and 'pip install "metapool[plot]"' in message

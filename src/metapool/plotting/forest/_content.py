@@ -1,7 +1,9 @@
-"""What a forest plot shows, as a table: columns, rows and footnotes.
+"""What a forest plot shows: columns, rows, footnotes and the effect axis.
 
-This module decides the content (texts, estimates, weights, order); the
-drawing module decides where it goes. It does not import matplotlib.
+The content step of a forest plot (content, then layout, then drawing): from a
+result it decides the texts, estimates, weights, order, axis limits and ticks,
+and nothing about sizes or positions (:mod:`._layout`). The content is a frozen
+value; nothing after this step changes it. matplotlib is not imported here.
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from numpy.typing import NDArray
 from metapool._data import is_missing
 from metapool._validation import study_name
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError
-from metapool.plotting._style import (
-    fmt_data,
-    fmt_exp,
-    fmt_num,
-    level_percent,
-    method_title,
-    tidy_note,
+from metapool.plotting._checks import check_limits, check_ticks
+from metapool.plotting._effect_axis import EffectAxis
+from metapool.plotting._numbers import fmt_data, level_percent, method_title, tidy_note
+from metapool.plotting._ticks import (
+    data_ticks,
+    extent_of,
+    forest_ticks,
+    linear_ticks,
+    log_ticks,
+    range_of,
 )
-from metapool.results import MetaResult
-from metapool.subgroups import SubgroupResult
+from metapool.results import MetaResult, SubgroupResult
 
-__all__ = ["Column", "Row", "Table", "build_table"]
+__all__ = ["Column", "ForestContent", "Row", "forest_content"]
 
 Align = Literal["left", "right", "center", "effect"]
 RowKind = Literal[
@@ -55,7 +59,12 @@ _ARM_COLUMNS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
 }
 
 
-@attrs.define(kw_only=True)
+def _cells(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), str(v)) for k, v in items)
+
+
+@attrs.frozen(kw_only=True)
 class Column:
     """One column of the table (the graphic is the column ``"plot"``)."""
 
@@ -68,20 +77,32 @@ class Column:
     gid: str = ""
 
 
-@attrs.define(kw_only=True)
+@attrs.frozen(kw_only=True)
 class Row:
-    """One row of the table, with the interval it draws (analysis scale)."""
+    """One row of the table, with the interval it draws (analysis scale).
+
+    ``cells`` are ``(column key, text)`` pairs; ``effect`` is the estimate and
+    its interval as written (``("0.41", "[0.13, 1.26]")``); ``height`` (in
+    rows) is that of a blank row, the layout sizes the others to their text.
+    """
 
     kind: RowKind
     gid: str
-    cells: dict[str, str] = attrs.field(factory=dict)
-    effect: tuple[str, str, str] | None = None
+    cells: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_cells)
+    effect: tuple[str, str] | None = None
     bold: bool = False
     estimate: float | None = None
     low: float | None = None
     high: float | None = None
     weight: float | None = None
     height: float = 1.0
+
+    def cell(self, key: str) -> str | None:
+        """The text of the cell in column ``key`` (None if the row has none)."""
+        for k, text in self.cells:
+            if k == key:
+                return text
+        return None
 
     def interval(self) -> tuple[float, float, float] | None:
         """``(estimate, low, high)`` if the row draws an interval."""
@@ -92,16 +113,45 @@ class Row:
         return self.estimate, self.low, self.high
 
 
-@attrs.define(kw_only=True)
-class Table:
-    """Everything a forest plot shows, before layout."""
+@attrs.frozen(kw_only=True)
+class ForestContent:
+    """Everything a forest plot shows, before layout.
 
-    columns: list[Column]
-    rows: list[Row]
-    footers: list[tuple[str, str]]
+    Attributes
+    ----------
+    columns, rows : tuple
+        The table, left to right and top to bottom.
+    footers : tuple of (str, str)
+        Footnotes under the table (text, gid): heterogeneity, test for overall
+        effect, test for subgroup differences.
+    effect_title : (str, str)
+        The measure's title and the method line (``"IV, Random, 95% CI"``).
+    axis : EffectAxis
+        How effects are placed and written (asks the measure).
+    limits : (float, float)
+        Axis limits on the natural scale.
+    ticks : tuple of float
+        Tick positions on the natural scale, within the limits.
+    favours : (str or None, str or None)
+        The labels under the left and right halves of the axis (none for a
+        measure without a null value); ``favours_gids`` are their gids.
+    title : str or None
+        The title above the table.
+    level : float
+        The confidence level of the intervals.
+    """
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    footers: tuple[tuple[str, str], ...]
     effect_title: tuple[str, str]
-    log_scale: bool
-    level: float
+    axis: EffectAxis
+    limits: tuple[float, float]
+    ticks: tuple[float, ...]
+    favours: tuple[str | None, str | None] = (None, None)
+    favours_gids: tuple[str, str] = ("favours-experimental", "favours-control")
+    title: str | None = None
+    level: float = 0.95
 
 
 def _safe_id(text: str) -> str:
@@ -353,18 +403,19 @@ class _Builder:
         self.arm_kind = _arm_kind(self.arms)
         self.show_events = False  # set once the columns are known
         #: weight (percent) of each study; per subgroup when there is no overall total
-        self.weights = np.asarray(overall.weights, dtype=float)
+        self.weights = np.array(overall.weights, dtype=float)  # a copy: changed per subgroup
         self.z = NormalDist().inv_cdf(0.5 + overall.level / 2)
-        self.log_scale = overall.measure.scale.axis == "log"
+        self.axis = EffectAxis(overall.measure)
 
     def fmt(self, value: float) -> str:
-        """A value on the analysis scale as shown: back-transformed for ratios."""
-        if self.log_scale:
-            return fmt_exp(value, self.decimals)
-        return fmt_num(value, self.decimals)
+        """A value on the analysis scale as shown: on the measure's natural scale."""
+        return self.axis.text(value, self.decimals)
 
-    def effect_parts(self, est: float, low: float, high: float) -> tuple[str, str, str]:
-        return self.fmt(est), f"[{self.fmt(low)},", f"{self.fmt(high)}]"
+    def interval_text(self, low: float, high: float) -> str:
+        return f"[{self.fmt(low)}, {self.fmt(high)}]"
+
+    def effect_parts(self, est: float, low: float, high: float) -> tuple[str, str]:
+        return self.fmt(est), self.interval_text(low, high)
 
     def study_row(self, i: int) -> Row:
         yi = float(self.overall.yi[i])
@@ -438,7 +489,7 @@ class _Builder:
             kind="prediction",
             gid="prediction",
             cells=cells,
-            effect=("", f"[{self.fmt(pi.low)},", f"{self.fmt(pi.high)}]"),
+            effect=("", self.interval_text(pi.low, pi.high)),
             estimate=result.estimate,
             low=pi.low,
             high=pi.high,
@@ -482,7 +533,7 @@ def _check_group_names(value: object) -> tuple[str, str]:
     return value[0], value[1]
 
 
-def build_table(
+def forest_content(
     obj: MetaResult | SubgroupResult,
     *,
     columns: Sequence[str] | None = None,
@@ -496,8 +547,15 @@ def build_table(
     measure_label: str | None = None,
     arm_decimals: int | None = None,
     subtotals_only: bool = False,
-) -> Table:
-    """The rows and columns of the forest plot of ``obj`` (see :func:`forest_plot`)."""
+    xlim: Sequence[float] | None = None,
+    xticks: Sequence[float] | None = None,
+    favours: tuple[str | None, str | None] = ("Favours [experimental]", "Favours [control]"),
+    higher_is_better: bool = False,
+    title: str | None = None,
+) -> ForestContent:
+    """What the forest plot of ``obj`` shows (the parameters are those of
+    :func:`~metapool.forest_plot`; ``favours`` is ``(label_experimental,
+    label_control)``)."""
     show_total = not subtotals_only
     if isinstance(obj, SubgroupResult):
         overall = obj.overall
@@ -610,11 +668,55 @@ def build_table(
             else "Test for subgroup differences: Not applicable"
         )
         footers.append((tidy_note(text), "subgroup-differences"))
-    return Table(
-        columns=cols,
-        rows=rows,
-        footers=footers,
+    axis = b.axis
+    limits, ticks = _axis_range(rows, axis, xlim, xticks)
+    experimental, control = favours if axis.has_null else (None, None)
+    return ForestContent(
+        columns=tuple(cols),
+        rows=tuple(rows),
+        footers=tuple(footers),
         effect_title=effect_title,
-        log_scale=overall.measure.scale.axis == "log",
+        axis=axis,
+        limits=limits,
+        ticks=ticks,
+        favours=(control, experimental) if higher_is_better else (experimental, control),
+        favours_gids=(
+            ("favours-control", "favours-experimental")
+            if higher_is_better
+            else ("favours-experimental", "favours-control")
+        ),
+        title=title,
         level=overall.level,
     )
+
+
+def _axis_range(
+    rows: Sequence[Row],
+    axis: EffectAxis,
+    xlim: Sequence[float] | None,
+    xticks: Sequence[float] | None,
+) -> tuple[tuple[float, float], tuple[float, ...]]:
+    """Axis limits and ticks (natural scale): given, or covering the rows."""
+    owner = "forest_plot"
+    limits = check_limits(owner, "xlim", xlim, axis)
+    if limits is None:
+        study = [r for r in rows if r.kind == "study"]
+        pooled = [r for r in rows if r.kind in ("pooled", "prediction")]
+        u = axis.u
+        estimates = [u(r.estimate) for r in study if r.estimate is not None]
+        lows = [u(r.low) for r in study if r.low is not None]
+        highs = [u(r.high) for r in study if r.high is not None]
+        bounds = [u(v) for r in pooled for v in (r.low, r.high) if v is not None]
+        if axis.null is not None:
+            extent = extent_of(estimates, lows + highs, bounds, axis.u_of_x(axis.null))
+            limits, ticks = forest_ticks(extent, axis.is_log, axis.null)
+        else:  # no null to centre on: the range of the data
+            low, high = range_of(estimates, lows, highs, bounds)
+            limits, ticks = data_ticks(axis.x_of_u(low), axis.x_of_u(high), axis.is_log)
+    else:
+        ticks = log_ticks(*limits) if axis.is_log else linear_ticks(*limits)
+    given = check_ticks(owner, "xticks", xticks, axis)
+    if given is not None:
+        ticks = given
+    tol = 1e-9 * (limits[1] - limits[0])
+    return limits, tuple(t for t in ticks if limits[0] - tol <= t <= limits[1] + tol)
