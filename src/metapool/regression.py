@@ -16,14 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from metapool._conditioning import power_of_two_scale
-from metapool._inference import t_crit, two_sided_p, z_crit
+from metapool._estimation import estimate_tau2
 from metapool._kernels import (
-    heterogeneity_from_q,
-    heterogeneity_from_tau2,
     n_params,
-    trace_p,
-    wls,
 )
 from metapool._moderators import DesignMatrix, moderator_design
 from metapool._validation import check_choice, check_level
@@ -36,7 +31,8 @@ from metapool.exceptions import (
     InvalidDataError,
     InvalidParameterError,
 )
-from metapool.models._inference import CI_METHODS, variance_scale
+from metapool.models._engine import fit_iv
+from metapool.models._inference import CI_METHODS
 from metapool.models._inverse_variance import check_effects
 from metapool.results import (
     NOT_ESTIMABLE,
@@ -47,8 +43,6 @@ from metapool.results import (
 )
 from metapool.tau2 import Fixed, Tau2Estimator
 from metapool.tau2 import get as get_tau2
-from metapool.tau2._base import checked
-from metapool.tau2._qsolve import solve_generalized_q
 
 __all__ = ["DesignMatrix", "MetaRegression", "MetaRegressionResult", "Prediction"]
 
@@ -228,11 +222,7 @@ class MetaRegression:
             intercept=intercept,
             nan_policy=self.nan_policy,
         )
-        y_given, v_given = effects.yi[keep], effects.vi[keep]
-        # Fit on power-of-two rescaled data (exact; unit = 1 for ordinary data) and scale
-        # back; a τ² fixed in advance is on the original scale (see metapool._conditioning).
-        unit = 1.0 if isinstance(self.tau2, Fixed) else float(power_of_two_scale(v_given))
-        yi, vi = y_given / unit, v_given / unit**2
+        yi, vi = effects.yi[keep], effects.vi[keep]
         labels = tuple(lab for lab, kept in zip(effects.labels, keep, strict=True) if kept)
         k = int(keep.sum())
         X = design.X
@@ -242,27 +232,29 @@ class MetaRegression:
             raise InvalidDataError(
                 f"MetaRegression: {p} coefficients need more than {p} studies; got k = {k}{after}."
             )
-        fit_tau2 = checked(self.tau2.estimate(yi, vi, X), owner)
+        fit_tau2 = estimate_tau2(self.tau2, yi, vi, X, owner=owner)
         tau2 = float(fit_tau2.tau2)
         converged = bool(np.all(fit_tau2.converged))
-        w = 1.0 / (vi + tau2)
-        fit = wls(yi, w, X)
-        scale = float(variance_scale(fit.rss, k - p, self.ci))
-        vcov = np.array(fit.cov) * scale
-        df = None if self.ci == "z" else float(k - p)
-        se = np.sqrt(np.diag(vcov))
-        coef = np.array(fit.beta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = coef / se
-        crit = z_crit(self.level) if df is None else float(t_crit(self.level, df))
-        pvalue = two_sided_p(stat, df)
+        fixed = isinstance(self.tau2, Fixed)  # τ² given in advance: no interval to estimate
+        fit = fit_iv(
+            yi,
+            vi,
+            tau2,
+            X=X,
+            ci=self.ci,
+            level=self.level,
+            i2="q" if self.fixed_effects else "tau2",
+            profile=not fixed,
+        )
+        coef, vcov, se, df = fit.coef, fit.vcov, fit.se, fit.df
 
         # Omnibus test of the moderators (all but the intercept).
         btt = np.arange(1, p) if intercept else np.arange(p)
         m = btt.size
         notes: list[str] = []
         qm_df2: int | None = None if df is None else k - p
-        if scale == 0.0:
+        degenerate = bool(fit.hksj_zero)
+        if degenerate:
             # ci="hksj" with a weighted residual sum of squares of 0: metafor sets the
             # scale to 0 too (se 0, t = ±Inf, p 0) and reports QM as NA.
             note = (
@@ -276,7 +268,7 @@ class MetaRegression:
             warn(f"{owner}: {note}", DegenerateDataWarning)
         if not m:
             qm, qm_p, qm_df2 = math.nan, math.nan, None
-        elif scale == 0.0:
+        elif degenerate:
             qm, qm_p = math.nan, math.nan
         else:
             b = coef[btt]
@@ -287,34 +279,25 @@ class MetaRegression:
                 qm = qm / m
                 qm_p = float(special.fdtrc(m, k - p, qm))
 
-        # Residual heterogeneity with fixed-effect weights.
-        w_fe = 1.0 / vi
-        fit_fe = wls(yi, w_fe, X)
-        qe = float(fit_fe.rss)
+        # Residual heterogeneity (QE, with fixed-effect weights) and the pseudo-R².
+        qe, i2, h2 = float(fit.q), float(fit.i2), float(fit.h2)
         if self.fixed_effects:
             # As metafor's fixed-effects model: I², H² from QE; R² the adjusted R² of
             # the weighted least-squares regression.
-            i2, h2 = (float(x) for x in heterogeneity_from_q(qe, k - p))
-            r2 = _weighted_adjusted_r2(yi, w_fe, qe, p) if intercept else math.nan
-        else:
-            s2 = (k - p) / float(trace_p(w_fe, X, fit_fe.cov))
-            i2, h2 = (float(x) for x in heterogeneity_from_tau2(tau2, s2))
-            if intercept:
-                # Pseudo-R² against the intercept-only model with the same estimator
-                # (0 when that model has no heterogeneity to explain, as metafor).
-                fit_0 = checked(self.tau2.estimate(yi, vi), owner, " for the pseudo-R^2")
-                tau2_0 = float(fit_0.tau2)
-                r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0) if tau2_0 > 0 else 0.0
-            else:  # no nested intercept-only model to compare with (metafor: none)
-                r2 = math.nan
+            r2 = _weighted_adjusted_r2(yi, 1.0 / vi, qe, p) if intercept else math.nan
+        elif intercept:
+            # Pseudo-R² against the intercept-only model with the same estimator
+            # (0 when that model has no heterogeneity to explain, as metafor).
+            fit_0 = estimate_tau2(self.tau2, yi, vi, owner=owner, where=" for the pseudo-R^2")
+            tau2_0 = float(fit_0.tau2)
+            r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0) if tau2_0 > 0 else 0.0
+        else:  # no nested intercept-only model to compare with (metafor: none)
+            r2 = math.nan
 
-        if isinstance(self.tau2, Fixed):  # τ² given in advance: no interval to estimate
+        if fixed:
             tau2_ci = NOT_ESTIMABLE
         else:
-            alpha = 1.0 - self.level
-            targets = (special.chdtri(k - p, alpha / 2), special.chdtri(k - p, 1 - alpha / 2))
-            bounds = [solve_generalized_q(yi, vi, X, t) for t in targets]
-            if not all(bool(b.converged) for b in bounds):
+            if not bool(fit.profile_converged):
                 converged = False
                 notes.append("the Q-profile interval of tau^2 did not converge")
                 warn(
@@ -322,19 +305,19 @@ class MetaRegression:
                     "the result is flagged converged=False.",
                     ConvergenceWarning,
                 )
-            tau2_ci = Interval(float(bounds[0].root) * unit**2, float(bounds[1].root) * unit**2)
+            tau2_ci = Interval(float(fit.tau2_ci_low), float(fit.tau2_ci_high))
 
         return MetaRegressionResult(
             model=self,
-            coef=coef * unit,
-            se=se * unit,
-            statistic=stat,
-            pvalue=pvalue,
-            ci=IntervalArray((coef - crit * se) * unit, (coef + crit * se) * unit),
+            coef=coef,
+            se=se,
+            statistic=fit.statistic,
+            pvalue=fit.pvalue,
+            ci=IntervalArray(fit.ci_low, fit.ci_high),
             names=design.names,
             df=df,
-            tau2=tau2 * unit**2,
-            tau=math.sqrt(tau2) * unit,
+            tau2=tau2,
+            tau=math.sqrt(tau2),
             tau2_ci=tau2_ci,
             qm=qm,
             qm_df=m,
@@ -346,15 +329,15 @@ class MetaRegression:
             r2=r2,
             i2=i2,
             h2=h2,
-            vcov=vcov * unit**2,
+            vcov=vcov,
             k=k,
             p=p,
             converged=converged,
             iterations=int(np.max(fit_tau2.iterations)),
             level=self.level,
             design=design,
-            yi=y_given,
-            vi=v_given,
+            yi=yi,
+            vi=vi,
             labels=labels,
             measure=effects.measure,
             excluded=tuple(sorted((*effects.excluded, *omitted), key=lambda e: e.index)),

@@ -117,9 +117,14 @@ def leave_one_out(result: MetaResult) -> LeaveOneOutResult:
     result = _check_result("leave_one_out", result)
     if result.k < 2:
         raise InvalidDataError("leave_one_out needs at least two studies.")
-    fits, degenerate = zip(
-        *(_refit(result, np.arange(result.k) != i) for i in range(result.k)), strict=True
-    )
+    batched = getattr(result.model, "fit_each_left_out", None)  # an optional capability
+    if batched is not None and result.k >= 3:
+        # one batched call of the engine on the (k, k - 1) array of the refits
+        fits, degenerate = zip(*batched(result.effects), strict=True)
+    else:  # Mantel-Haenszel, Peto, other models, and refits of a single study
+        fits, degenerate = zip(
+            *(_refit(result, np.arange(result.k) != i) for i in range(result.k)), strict=True
+        )
     _warn_degenerate_refits("leave_one_out", degenerate)
     out: LeaveOneOutResult = LeaveOneOutResult._from(
         result, result.labels, fits, [result.k - 1] * result.k

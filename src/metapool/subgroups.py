@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from metapool._data import ExcludedStudy, is_frame, warn_excluded
+from metapool._estimation import estimate_tau2
 from metapool._moderators import cell_kind, column_names, marker_hint, read_cells, show
 from metapool._validation import check_choice, study_name
 from metapool._warnings import warn
@@ -23,10 +23,10 @@ from metapool.exceptions import (
     SmallSampleWarning,
 )
 from metapool.models import RandomEffects
+from metapool.models._engine import fit_iv
 from metapool.models._protocol import Model
 from metapool.results import MetaResult, SubgroupResult, SubgroupTest
 from metapool.tau2 import Fixed
-from metapool.tau2._base import checked
 
 __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
 
@@ -255,10 +255,13 @@ def subgroup_analysis(
                 f"subgroup_analysis: a common tau^2 needs more studies ({effects.k}) than "
                 f"subgroups ({len(names)})."
             )
-        fit = checked(
-            model.tau2.estimate(effects.yi, effects.vi, X),
-            "subgroup_analysis",
-            " for the common tau^2",
+        fit = estimate_tau2(
+            model.tau2,
+            effects.yi,
+            effects.vi,
+            X,
+            owner="subgroup_analysis",
+            where=" for the common tau^2",
         )
         tau2_common = float(fit.tau2)
         common_converged = bool(np.all(fit.converged))
@@ -271,15 +274,15 @@ def subgroup_analysis(
     }
     overall = model.fit(effects)
 
+    # The test for subgroup differences: Cochran's Q of the subgroup estimates, i.e. a
+    # common-effect fit of the estimates with their variances (the one engine).
     est = np.array([r.estimate for r in results.values()])
-    w = 1.0 / np.array([r.se for r in results.values()]) ** 2
+    var = np.array([r.se for r in results.values()]) ** 2
     df = len(names) - 1
-    if df >= 1:
-        mean = float((w * est).sum() / w.sum())
-        q = float((w * (est - mean) ** 2).sum())
-        pvalue = float(special.chdtrc(df, q))
-        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
-    else:
+    if df >= 1 and np.all(np.isfinite(est)) and np.all(np.isfinite(var) & (var > 0)):
+        between = fit_iv(est, var, 0.0, i2="q", profile=False)
+        q, pvalue, i2 = float(between.q), float(between.q_pvalue), float(between.i2)
+    else:  # one subgroup, or a subgroup estimate that is not estimable
         q = pvalue = i2 = math.nan
     return SubgroupResult(
         results=results,

@@ -10,6 +10,8 @@ estimator that depended on order or scale would differ at the 1e-3 level).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -191,3 +193,40 @@ def test_builtin_estimators_pass_the_contract_check(name):
     from metapool.testing import check_tau2_estimator
 
     check_tau2_estimator(name)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=meta_data(min_k=3, max_k=12),
+    model=st.one_of(
+        st.builds(
+            lambda t, c, p: mp.RandomEffects(tau2=t, ci=c, prediction=p),
+            st.sampled_from(ESTIMATORS),
+            st.sampled_from(["z", "hksj", "hksj-adhoc", "t"]),
+            st.sampled_from(["metafor", "higgins"]),
+        ),
+        st.builds(lambda c: mp.CommonEffect(ci=c), st.sampled_from(["z", "t"])),
+    ),
+)
+def test_batched_leave_one_out_equals_the_looped_fits(data, model) -> None:
+    # leave_one_out fits the k subsets as one (k, k - 1) batch of the engine; each row
+    # must be the result model.fit gives for that subset (tolerance TOL, as above: the
+    # batched and the scalar root finders stop at the same 1e-12 rule)
+    yi, vi = data
+    effects = mp.GenericEffect(yi=yi, vi=vi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mp.exceptions.MetapoolWarning)
+        loo = mp.leave_one_out(model.fit(effects))
+        looped = [model.fit(effects.subset(np.arange(yi.size) != i)) for i in range(yi.size)]
+    s = vi.mean()
+    for batched, single in zip(loo.results, looped, strict=True):
+        for name in ("estimate", "se", "tau2", "q", "i2", "h2", "pvalue"):
+            assert close(getattr(batched, name), getattr(single, name), s), name
+        for name in ("ci", "pi", "tau2_ci", "i2_ci"):
+            a, b = getattr(batched, name), getattr(single, name)
+            assert close(np.array(tuple(a)), np.array(tuple(b)), s) or (
+                np.isnan(tuple(a)).all() and np.isnan(tuple(b)).all()
+            ), name
+        assert batched.notes == single.notes
+        assert batched.converged == single.converged and batched.k == single.k
+        assert batched.labels == single.labels

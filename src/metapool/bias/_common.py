@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._conditioning import check_finite_effects
+from metapool._estimation import estimate_tau2
 from metapool._kernels import WLS, wls
 from metapool._validation import check_level
 from metapool.effects._base import EffectSet
@@ -22,7 +23,6 @@ from metapool.exceptions import (
 from metapool.models._protocol import Model
 from metapool.results import MetaResult
 from metapool.tau2 import REML, Tau2Estimator
-from metapool.tau2._base import checked
 
 __all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "read_input", "regress_on_se"]
 
@@ -150,7 +150,9 @@ def regress_on_se(
     X = np.column_stack([np.ones_like(yi), sei])
     tau2_value, converged = 0.0, True
     if tau2 is not None:
-        fit = checked(tau2.estimate(yi, vi, X), owner, " in the regression on the standard error")
+        fit = estimate_tau2(
+            tau2, yi, vi, X, owner=owner, where=" in the regression on the standard error"
+        )
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
     return wls(yi, 1.0 / (vi + tau2_value), X), tau2_value, converged

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._estimation import estimate_tau2
 from metapool._validation import check_choice, check_positive_int
 from metapool.bias._common import read_input, regress_on_se
 from metapool.effects.generic import GenericEffect
@@ -15,9 +16,9 @@ from metapool.exceptions import (
     MetapoolError,
     MetapoolTypeError,
 )
+from metapool.models._engine import fit_iv
 from metapool.results import MetaResult, TrimFillResult
 from metapool.tau2 import Tau2Estimator
-from metapool.tau2._base import checked
 
 __all__ = ["TrimFillResult", "trim_and_fill"]
 
@@ -30,11 +31,10 @@ def _pooled(y: Array, v: Array, tau2: Tau2Estimator | None) -> tuple[float, bool
     """Inverse-variance estimate of ``y`` with τ² from ``tau2`` (0 if None or one study)."""
     tau2_value, converged = 0.0, True
     if tau2 is not None and y.size >= 2:
-        fit = checked(tau2.estimate(y, v), "trim_and_fill", " on the trimmed studies")
+        fit = estimate_tau2(tau2, y, v, owner="trim_and_fill", where=" on the trimmed studies")
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
-    w = 1.0 / (v + tau2_value)
-    return float(np.sum(w * y) / np.sum(w)), converged
+    return float(fit_iv(y, v, tau2_value, profile=False).coef[0]), converged
 
 
 def _var_sr(k: int, k0: float) -> float:
@@ -248,7 +248,7 @@ def trim_and_fill(
         k0_raw, se = _estimate_k0(estimator, np.sign(centred) * ranks, k)
         k0 = max(0, round(k0_raw))
         se_k0 = se if math.isnan(se) else max(0.0, se)
-    # (a tau^2 estimate that did not converge was warned about by checked(); the
+    # (a tau^2 estimate that did not converge was warned about by estimate_tau2(); the
     # flag is kept on the result)
 
     centre = flip * beta

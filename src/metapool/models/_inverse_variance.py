@@ -9,7 +9,8 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._conditioning import check_finite_effects, power_of_two_scale
+from metapool._conditioning import check_finite_effects
+from metapool._estimation import estimate_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.batch import BatchResult, check_batch
@@ -22,7 +23,7 @@ from metapool.exceptions import (
     MetapoolTypeError,
     SmallSampleWarning,
 )
-from metapool.models._engine import fit_iv
+from metapool.models._engine import IVFit, fit_iv
 from metapool.models._inference import (
     CI_METHODS,
     PI_METHODS,
@@ -30,9 +31,8 @@ from metapool.models._inference import (
 from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
-from metapool.tau2._base import checked
 
-__all__ = ["CommonEffect", "RandomEffects", "check_effects"]
+__all__ = ["CommonEffect", "RandomEffects", "check_effects", "fit_each_left_out"]
 
 
 def check_effects(owner: str, effects: object) -> EffectSet:
@@ -149,6 +149,15 @@ class CommonEffect:
         """
         y, v = check_batch("CommonEffect", yi, vi)
         return _fit_batch(self, y, v, None, ci=self.ci, prediction="metafor", i2="q")
+
+    def fit_each_left_out(self, effects: EffectSet) -> list[tuple[MetaResult, bool]]:
+        """The fits with each study left out in turn, as one batched call (k >= 3).
+
+        Equal to ``fit`` on each subset; used by :func:`metapool.leave_one_out`
+        and :func:`metapool.influence`. Returns ``(result, degenerate)`` pairs
+        (``degenerate``: the refit met HKSJ with Q = 0; its notes say so).
+        """
+        return fit_each_left_out(self, check_effects(type(self).__name__, effects))
 
 
 @attrs.frozen(init=False)
@@ -281,7 +290,7 @@ class RandomEffects:
                 method=self.tau2.name,
             )
             return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
-        fit = _estimate_tau2(self.tau2, y, v, "RandomEffects.fit_batch")
+        fit = estimate_tau2(self.tau2, y, v, owner="RandomEffects.fit_batch")
         return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
 
     def fit(self, effects: EffectSet) -> MetaResult:
@@ -289,25 +298,19 @@ class RandomEffects:
         effects = check_effects("RandomEffects", effects)
         tau2_fit: Tau2Fit | None = None
         if effects.k >= 2 or isinstance(self.tau2, Fixed):  # a fixed τ² applies to any k
-            tau2_fit = _estimate_tau2(self.tau2, effects.yi, effects.vi, "RandomEffects")
+            tau2_fit = estimate_tau2(self.tau2, effects.yi, effects.vi, owner="RandomEffects")
         return _fit(
             self, effects, tau2_fit=tau2_fit, ci=self.ci, prediction=self.prediction, i2=self.i2
         )
 
+    def fit_each_left_out(self, effects: EffectSet) -> list[tuple[MetaResult, bool]]:
+        """The fits with each study left out in turn, as one batched call (k >= 3).
 
-def _estimate_tau2(
-    estimator: Tau2Estimator, yi: NDArray[np.float64], vi: NDArray[np.float64], owner: str
-) -> Tau2Fit:
-    """τ² along the last axis, checked; rows whose variances need it are estimated on
-    power-of-two rescaled data (estimators are scale-equivariant) and scaled back.
-    A τ² fixed in advance is on the original scale and is used as it is."""
-    shape = yi.shape[:-1]
-    scale = power_of_two_scale(vi)
-    if isinstance(estimator, Fixed) or bool(np.all(scale == 1.0)):
-        return checked(estimator.estimate(yi, vi), owner, shape=shape)
-    unit = scale[..., None]
-    fit = checked(estimator.estimate(yi / unit, vi / unit**2), owner, shape=shape)
-    return attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
+        Equal to ``fit`` on each subset; used by :func:`metapool.leave_one_out`
+        and :func:`metapool.influence`. Returns ``(result, degenerate)`` pairs
+        (``degenerate``: the refit met HKSJ with Q = 0; its notes say so).
+        """
+        return fit_each_left_out(self, check_effects(type(self).__name__, effects))
 
 
 def _fit_batch(
@@ -449,6 +452,39 @@ def _fit(
         i2=i2 if random else "q",
         profile=random,
     )
+    return _assemble(
+        model,
+        effects,
+        fit,
+        tau2_fit=tau2_fit,
+        tau2=tau2,
+        converged=converged,
+        iterations=iterations,
+        ci=ci,
+        prediction=prediction,
+        i2=i2,
+        notes=notes,
+        owner=owner,
+    )
+
+
+def _assemble(
+    model: CommonEffect | RandomEffects,
+    effects: EffectSet,
+    fit: IVFit,
+    *,
+    tau2_fit: Tau2Fit | None,
+    tau2: float,
+    converged: bool,
+    iterations: int,
+    ci: str,
+    prediction: str,
+    i2: str,
+    notes: list[str],
+    owner: str,
+) -> MetaResult:
+    """The :class:`MetaResult` of one row of the engine (``fit`` of batch shape ())."""
+    k, level, random = effects.k, model.level, model.random_effects
     if _warn_degenerate_hksj(owner, fit.hksj_zero, rows=False):
         notes.append(_HKSJ_DEGENERATE)
     if prediction == "higgins" and random and k < 3:
@@ -506,10 +542,81 @@ def _fit(
         ci_method=ci,
         pi_method=prediction if random else "none (common effect: PI = CI)",
         i2_method=i2 if random else "q",
-        yi=yi,
-        vi=vi,
+        yi=effects.yi,
+        vi=effects.vi,
         labels=effects.labels,
         effects=effects,
         excluded=effects.excluded,
         notes=tuple(notes),
     )
+
+
+def _row(fit: IVFit, i: int) -> IVFit:
+    """Row ``i`` of a batched engine result."""
+    return IVFit._make(x[i] if isinstance(x, np.ndarray) else x for x in fit)
+
+
+def fit_each_left_out(
+    model: CommonEffect | RandomEffects, effects: EffectSet
+) -> list[tuple[MetaResult, bool]]:
+    """The fits of ``model`` with each study left out in turn, in one batched call.
+
+    The ``k`` analyses of ``k - 1`` studies form a ``(k, k - 1)`` array: τ² of all
+    of them in one call of the estimator, then one call of the engine; each row
+    becomes the same :class:`MetaResult` that ``model.fit`` gives for that subset.
+    Returns ``(result, degenerate)`` pairs, ``degenerate`` telling whether the
+    refit met HKSJ with Q = 0 (the caller warns once; each result's notes say so).
+    Needs ``k >= 3`` (every refit has at least two studies).
+    """
+    k, owner = effects.k, type(model).__name__
+    keep = ~np.eye(k, dtype=bool)
+    y = np.broadcast_to(effects.yi, (k, k))[keep].reshape(k, k - 1)
+    v = np.broadcast_to(effects.vi, (k, k))[keep].reshape(k, k - 1)
+    prediction = getattr(model, "prediction", "metafor")
+    i2 = getattr(model, "i2", "q")
+    random = model.random_effects
+    tau2_fit = estimate_tau2(model.tau2, y, v, owner=owner) if model.tau2 is not None else None
+    tau2 = np.zeros(k) if tau2_fit is None else np.asarray(tau2_fit.tau2, dtype=np.float64)
+    fit = fit_iv(
+        y,
+        v,
+        tau2,
+        ci=model.ci,
+        level=model.level,
+        prediction=prediction if random else "metafor",
+        i2=i2 if random else "q",
+        profile=random,
+    )
+    out: list[tuple[MetaResult, bool]] = []
+    for i in range(k):
+        row_fit = None
+        if tau2_fit is not None:
+            row_fit = attrs.evolve(
+                tau2_fit,
+                tau2=np.asarray(tau2_fit.tau2)[i],
+                converged=np.asarray(tau2_fit.converged)[i],
+                iterations=np.asarray(tau2_fit.iterations)[i],
+            )
+        row = _row(fit, i)
+        notes: list[str] = []
+        if k - 1 == 2 and random:
+            notes.append("k = 2: tau^2 rests on two studies and is very imprecise")
+        degenerate = bool(row.hksj_zero)
+        if degenerate:
+            notes.append(_HKSJ_DEGENERATE)
+        res = _assemble(
+            model,
+            effects.subset(np.flatnonzero(keep[i])),
+            row._replace(hksj_zero=np.zeros((), dtype=bool)),  # noted here, warned by caller
+            tau2_fit=row_fit,
+            tau2=float(tau2[i]),
+            converged=row_fit is None or bool(row_fit.converged),
+            iterations=0 if row_fit is None else int(row_fit.iterations),
+            ci=model.ci,
+            prediction=prediction,
+            i2=i2,
+            notes=notes,
+            owner=owner,
+        )
+        out.append((res, degenerate))
+    return out

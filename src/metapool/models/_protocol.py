@@ -51,6 +51,12 @@ class Model(Protocol):
         :class:`~metapool.exceptions.MetapoolTypeError` otherwise).
     fit(effects)
         The pooled :class:`~metapool.MetaResult`.
+
+    A model may also offer ``fit_each_left_out(effects)``, returning the fits
+    with each study left out in turn as ``(result, degenerate)`` pairs, when it
+    can compute them faster than ``k`` calls of ``fit`` (the inverse-variance
+    models do it in one batched call of the engine); leave-one-out analyses and
+    influence diagnostics use it when it is there.
     """
 
     @property

@@ -8,11 +8,8 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._warnings import warn
 from metapool.exceptions import (
-    ConvergenceWarning,
     InvalidParameterError,
-    MetapoolError,
     MetapoolTypeError,
 )
 
@@ -156,56 +153,6 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
             f"'name' and an 'estimate(yi, vi, X=None)' method. Got {estimator!r} instead."
         )
     return estimator
-
-
-def checked(fit: object, owner: str, where: str = "", *, shape: tuple[int, ...] = ()) -> Tau2Fit:
-    """Check an estimator's output before a model uses it.
-
-    Raises :class:`~metapool.exceptions.MetapoolTypeError` when ``estimate()``
-    did not return a :class:`Tau2Fit` or its arrays do not have the batch
-    ``shape`` (``()`` for one analysis); :class:`~metapool.exceptions.MetapoolError`
-    when a τ² is negative or not finite (a broken plug-in must not be silently
-    truncated). Warns with a :class:`~metapool.exceptions.ConvergenceWarning`
-    naming the analyses whose estimate did not converge (the flag stays on the
-    result). ``where`` says in which part of a computation the estimator ran.
-    """
-    if not isinstance(fit, Tau2Fit):
-        raise MetapoolTypeError(
-            f"{owner}: the tau^2 estimator's estimate(){where} must return a "
-            f"metapool.tau2.Tau2Fit. Got {type(fit).__name__} ({fit!r:.60}) instead."
-        )
-    for name in ("tau2", "converged", "iterations"):
-        got = np.shape(getattr(fit, name))
-        if got != shape:
-            raise MetapoolTypeError(
-                f"{owner}: the tau^2 estimator {fit.method!r}{where} returned '{name}' of shape "
-                f"{got}; expected the batch shape {shape} (yi.shape[:-1])."
-            )
-    tau2 = np.asarray(fit.tau2, dtype=np.float64)
-    ok = np.isfinite(tau2) & (tau2 >= 0)
-    if not ok.all():
-        if tau2.ndim == 0:
-            got_value = f"{float(tau2)!r}"
-        else:
-            idx = tuple(int(i) for i in np.argwhere(~ok)[0])
-            got_value = f"{float(tau2[idx])!r} (row {idx})"
-        raise MetapoolError(
-            f"{owner}: the tau^2 estimator {fit.method!r} returned {got_value}{where}; "
-            "an estimate must be finite and >= 0."
-        )
-    stuck = ~np.asarray(fit.converged, dtype=bool)
-    if stuck.any():
-        if stuck.ndim == 0:
-            detail = f"after {int(np.asarray(fit.iterations))} iterations"
-        else:
-            rows = [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
-            detail = f"for {int(stuck.sum())} row(s), e.g. {rows}"
-        warn(
-            f"{owner}: the tau^2 estimator {fit.method!r} did not converge {detail}{where}; "
-            "the result is flagged converged=False.",
-            ConvergenceWarning,
-        )
-    return fit
 
 
 def closed_form(tau2: Array, method: str) -> Tau2Fit:

@@ -538,9 +538,19 @@ def _column_texts(
         for row, cells, y in placed
         if cells.get(col.key)
     ]
-    align = "left" if col.align in ("left", "effect") else col.align
-    x = left + width if align == "right" else left + width / 2 if align == "center" else left
-    return [TextColumnSpec(gid=f"column-{col.gid}", x=x, align=align, cells=tuple(cells_out))]  # type: ignore[arg-type]
+    if col.align == "right":
+        return [
+            TextColumnSpec(
+                gid=f"column-{col.gid}", x=left + width, align="right", cells=tuple(cells_out)
+            )
+        ]
+    if col.align == "center":
+        return [
+            TextColumnSpec(
+                gid=f"column-{col.gid}", x=left + width / 2, align="center", cells=tuple(cells_out)
+            )
+        ]
+    return [TextColumnSpec(gid=f"column-{col.gid}", x=left, align="left", cells=tuple(cells_out))]
 
 
 def _headers(
