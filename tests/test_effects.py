@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import math
+import pickle
 import warnings
 
+import attrs
 import numpy as np
 import pytest
 
@@ -542,3 +546,121 @@ def test_negative_zero_and_masked_entries():
             nan_policy="omit",
         )
     assert eff.labels == ("Beta", "Gamma")
+
+
+# ------------------------------------------------ stored init and named constructors
+_COUNTS = {"events1": [12, 0, 7], "n1": [100, 50, 40], "events2": [20, 9, 7], "n2": [100, 50, 40]}
+_MEANS = {
+    "mean1": [5.0, 4.0, 6.1],
+    "sd1": [2.0, 1.0, 1.5],
+    "n1": [20, 10, 30],
+    "mean2": [6.0, 4.5, 6.0],
+    "sd2": [2.0, 1.5, 1.2],
+    "n2": [20, 12, 28],
+}
+_LABELS = ["A", "B", "C"]
+# (class, named constructor, public arguments): every built-in effect set
+_BUILT_INS = [
+    (mp.RiskRatio, "from_counts", {**_COUNTS, "labels": _LABELS}),
+    (mp.OddsRatio, "from_counts", {**_COUNTS, "labels": _LABELS, "continuity_to": "all"}),
+    (mp.RiskDifference, "from_counts", {**_COUNTS, "labels": _LABELS}),
+    (mp.MeanDifference, "from_means", {**_MEANS, "labels": _LABELS, "variance": "pooled"}),
+    (mp.SMD, "from_means", {**_MEANS, "labels": _LABELS, "correction": "approx"}),
+    (
+        mp.GenericEffect,
+        "from_values",
+        {"yi": [0.1, 0.3, -0.2], "se": [0.1, 0.2, 0.15], "labels": _LABELS, "measure": "HR"},
+    ),
+]
+_IDS = [cls.__name__ for cls, _, _ in _BUILT_INS]
+
+
+def _fields_equal(a: mp.EffectSet, b: mp.EffectSet, skip: tuple[str, ...] = ()) -> None:
+    assert type(a) is type(b)
+    for field in attrs.fields(type(a)):
+        if field.name in skip:
+            continue
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y), field.name
+        else:
+            assert x == y, field.name
+
+
+@pytest.mark.filterwarnings("ignore::metapool.exceptions.ZeroCellWarning")
+@pytest.mark.parametrize(("cls", "named", "kwargs"), _BUILT_INS, ids=_IDS)
+def test_the_public_call_is_the_named_constructor(cls, named, kwargs):
+    public = cls(**kwargs)
+    _fields_equal(public, getattr(cls, named)(**kwargs))
+    assert cls._public_constructor == named
+    assert isinstance(public, cls) and isinstance(public, mp.EffectSet)
+    # help(), inspect and Sphinx show the public arguments, not the stored fields
+    assert inspect.signature(cls) == inspect.signature(getattr(cls, named)).replace(
+        return_annotation=inspect.Signature.empty
+    )
+    assert "index" not in inspect.signature(cls).parameters
+
+
+def test_the_signature_shows_the_public_arguments():
+    params = inspect.signature(mp.RiskRatio).parameters
+    assert list(params)[:4] == ["events1", "n1", "events2", "n2"]
+    assert "yi" in inspect.signature(mp.GenericEffect).parameters
+    assert "index" in inspect.signature(mp.EffectSet).parameters  # no public constructor
+
+
+@pytest.mark.filterwarnings("ignore::metapool.exceptions.ZeroCellWarning")
+@pytest.mark.parametrize(("cls", "named", "kwargs"), _BUILT_INS, ids=_IDS)
+def test_evolve_subset_and_pickle_only_store(cls, named, kwargs):
+    eff = cls(**kwargs)
+    renamed = attrs.evolve(eff, labels=["x", "y", "z"])
+    assert renamed.labels == ("x", "y", "z")
+    _fields_equal(renamed, eff, skip=("labels",))
+
+    pos = [2, 0]
+    sliced = {
+        f.name: getattr(eff, f.name)[pos]
+        for f in attrs.fields(cls)
+        if isinstance(getattr(eff, f.name), np.ndarray)
+    }
+    expected = attrs.evolve(eff, labels=[eff.labels[i] for i in pos], **sliced)
+    _fields_equal(eff.subset(pos), expected)
+    assert eff.subset(pos) == expected
+
+    assert pickle.loads(pickle.dumps(eff)) == eff
+    assert copy.deepcopy(eff) == eff
+
+
+@pytest.mark.filterwarnings("ignore::metapool.exceptions.ZeroCellWarning")
+def test_stored_init_converts_and_refuses_unequal_lengths():
+    eff = mp.GenericEffect(yi=[0.1, 0.2], vi=[1, 2], labels=["a", "b"], index=[0, 1])
+    assert eff.vi.dtype == np.float64 and eff.index.dtype == np.intp
+    assert eff.labels == ("a", "b") and eff.excluded == ()
+    with pytest.raises(InvalidDataError, match=r"GenericEffect: 'vi' must have one entry per"):
+        mp.GenericEffect(yi=[0.1, 0.2], vi=[1.0], labels=["a", "b"], index=[0, 1])
+    with pytest.raises(InvalidDataError, match=r"'labels' must have .* got shape \(3,\)"):
+        mp.GenericEffect(yi=[0.1, 0.2], vi=[1, 2], labels=["a", "b", "c"], index=[0, 1])
+    rr = mp.RiskRatio(**_COUNTS)
+    with pytest.raises(InvalidDataError, match=r"RiskRatio: 'events1' must have"):
+        attrs.evolve(rr, events1=[1, 2])
+    with pytest.raises(InvalidDataError, match=r"'yi' must have a 1-d array"):
+        attrs.evolve(rr, yi=np.zeros((3, 1)))
+
+
+def test_subclasses_of_effect_sets_store_their_own_fields():
+    @attrs.frozen(kw_only=True)
+    class NotedRiskRatio(mp.RiskRatio):
+        note: str = "none"
+
+    counts = {"events1": [1, 2], "n1": [10, 10], "events2": [2, 3], "n2": [10, 10]}
+    noted = NotedRiskRatio(**counts)
+    _fields_equal(attrs.evolve(noted, note="x"), NotedRiskRatio.from_counts(**counts), ("note",))
+    assert attrs.evolve(noted, note="x").subset([1]).note == "x"
+
+    @attrs.frozen(kw_only=True)
+    class Weighted(mp.EffectSet):
+        w: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+
+    weighted = Weighted(
+        yi=[0.1, 0.2], vi=[1, 1], labels=["a", "b"], index=[0, 1], w=np.array([5, 6])
+    )
+    assert weighted.subset([1]).w.tolist() == [6] and weighted.subset([1]).labels == ("b",)

@@ -12,13 +12,17 @@ after an exception.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["config_context", "get_config", "set_config"]
+__all__ = ["config_context", "get_config", "register_setting", "set_config"]
 
 _DEFAULTS: dict[str, Any] = {"convention": "metafor"}
+#: setting -> function that checks a value and returns what is stored; filled by the
+#: modules that own the settings (``conventions`` registers ``convention``), so that
+#: this module imports nothing of metapool
+_CHECKS: dict[str, Callable[[Any], Any]] = {}
 _CONFIG: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
     "metapool_config", default=_DEFAULTS
 )
@@ -36,12 +40,17 @@ def get_config() -> dict[str, Any]:
     return dict(_CONFIG.get())
 
 
-def _checked(convention: Any) -> str:
-    from metapool.conventions import Convention, get_convention
+def register_setting(name: str, check: Callable[[Any], Any]) -> None:
+    """Declare how a setting's value is checked (the owning module calls this)."""
+    _CHECKS[name] = check
 
-    if isinstance(convention, Convention):
-        return convention.name
-    return get_convention(convention, "set_config").name
+
+def _updated(**settings: Any) -> dict[str, Any]:
+    config = dict(_CONFIG.get())
+    for name, value in settings.items():
+        if value is not None:
+            config[name] = _CHECKS[name](value) if name in _CHECKS else value
+    return config
 
 
 def set_config(*, convention: Any = None) -> None:
@@ -66,10 +75,7 @@ def set_config(*, convention: Any = None) -> None:
     'DL'
     >>> mp.set_config(convention="metafor")
     """
-    config = dict(_CONFIG.get())
-    if convention is not None:
-        config["convention"] = _checked(convention)
-    _CONFIG.set(config)
+    _CONFIG.set(_updated(convention=convention))
 
 
 @contextmanager
@@ -85,10 +91,7 @@ def config_context(*, convention: Any = None) -> Iterator[None]:
     >>> mp.RandomEffects().tau2.name
     'REML'
     """
-    config = dict(_CONFIG.get())
-    if convention is not None:
-        config["convention"] = _checked(convention)
-    token = _CONFIG.set(config)
+    token = _CONFIG.set(_updated(convention=convention))
     try:
         yield
     finally:

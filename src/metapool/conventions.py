@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import attrs
 
+from metapool._config import get_config, register_setting
 from metapool.exceptions import InvalidParameterError
 
 __all__ = ["CONVENTIONS", "Convention", "get_convention"]
@@ -107,8 +108,6 @@ def get_convention(convention: str | Convention | None, owner: str | None = None
     if isinstance(convention, Convention):
         return convention
     if convention is None:
-        from metapool._config import get_config
-
         convention = str(get_config()["convention"])
     if isinstance(convention, str) and convention.lower() in CONVENTIONS:
         return CONVENTIONS[convention.lower()]
@@ -118,3 +117,6 @@ def get_convention(convention: str | Convention | None, owner: str | None = None
         f"{names} or a Convention. "
         f"Got {convention!r} instead."
     )
+
+
+register_setting("convention", lambda value: get_convention(value, "set_config").name)

@@ -109,12 +109,8 @@ def _leave_out(
     effects: EffectSet, keep: NDArray[np.bool_], extra: tuple[ExcludedStudy, ...]
 ) -> EffectSet:
     """``effects`` without the studies not kept, recording them in ``excluded``."""
-    kept = effects.subset(keep)
-    values = {field.name: getattr(kept, field.name) for field in attrs.fields(type(kept))}
-    values["excluded"] = tuple(sorted((*effects.excluded, *extra), key=lambda e: e.index))
-    new = object.__new__(type(kept))
-    new.__attrs_init__(**values)
-    return new
+    excluded = tuple(sorted((*effects.excluded, *extra), key=lambda e: e.index))
+    return attrs.evolve(effects.subset(keep), excluded=excluded)
 
 
 def subgroup_analysis(

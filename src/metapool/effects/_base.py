@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import attrs
 import numpy as np
@@ -16,8 +17,92 @@ from metapool.effects._measure import MEASURES, Measure
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
 _E = TypeVar("_E", bound="EffectSet")
+_T = TypeVar("_T")
 
-__all__ = ["EffectSet", "TwoByTwo", "array_field"]
+__all__ = ["EffectSet", "TwoByTwo", "array_field", "study_array", "study_index"]
+
+
+def _float_array(value: Any) -> NDArray[np.float64]:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _index_array(value: Any) -> NDArray[np.intp]:
+    return np.asarray(value, dtype=np.intp)
+
+
+def _one_per_study(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Validator of a per-study field: one entry per study (k = the length of ``yi``)."""
+    yi_shape = np.shape(instance.yi)
+    shape = (len(value),) if isinstance(value, tuple) else np.shape(value)
+    if len(yi_shape) != 1:
+        expected = "a 1-d array (one entry per study)"
+    elif shape != yi_shape:
+        expected = f"one entry per study (k = {yi_shape[0]}, the length of 'yi')"
+    else:
+        return
+    raise InvalidDataError(
+        f"{type(instance).__name__}: '{attribute.name}' must have {expected}; got shape {shape}."
+    )
+
+
+def _labels(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _excluded(value: Iterable[ExcludedStudy]) -> tuple[ExcludedStudy, ...]:
+    return tuple(value)
+
+
+def study_array() -> Any:
+    """A per-study float field: converted to a float64 array, one entry per study
+    (sliced by :meth:`EffectSet.subset`)."""
+    return array_field(
+        converter=_float_array, validator=_one_per_study, metadata={"per_study": True}
+    )
+
+
+def study_index() -> Any:
+    """The per-study ``index`` field: converted to an integer array, one entry per study."""
+    return array_field(
+        converter=_index_array, validator=_one_per_study, metadata={"per_study": True}
+    )
+
+
+class _EffectSetType(type):
+    """Metaclass of :class:`EffectSet`: routes a call to the public or the stored init.
+
+    A class that names a public constructor (``_public_constructor = "from_counts"``)
+    is built by it when called as ``RiskRatio(events1=..., ...)``; a call that carries
+    the stored field ``index`` (which no public constructor accepts) goes to the
+    attrs-generated ``__attrs_init__``, which only stores the fields: that is what
+    :func:`attrs.evolve` and :meth:`EffectSet.subset` call. (Such classes are
+    declared with ``init=False``, so that type checkers see the public signature,
+    declared as ``__init__`` under ``TYPE_CHECKING``, instead of the stored one.)
+    A class without a public constructor (a third-party subclass) is called as usual.
+    """
+
+    def __call__(cls: type[_T], /, *args: Any, **kwargs: Any) -> _T:
+        public = getattr(cls, "_public_constructor", None)
+        if public is not None and "index" not in kwargs:
+            return getattr(cls, public)(*args, **kwargs)  # type: ignore[no-any-return]
+        if public is not None and "__attrs_init__" in vars(cls):  # declared init=False
+            new = cls.__new__(cls)
+            new.__attrs_init__(*args, **kwargs)  # type: ignore[attr-defined]
+            return new
+        # an ordinary attrs class (or a subclass of a built-in declared with
+        # init=True): its own __init__ stores the fields
+        return type.__call__(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """The public constructor's signature, for ``help()``, ``inspect`` and Sphinx."""
+        public = getattr(cls, "_public_constructor", None)
+        if public is not None:
+            sig = inspect.signature(getattr(cls, public))
+        else:  # the class's own __init__, without ``self``
+            sig = inspect.signature(cls.__init__)  # type: ignore[misc]
+            sig = sig.replace(parameters=list(sig.parameters.values())[1:])
+        return sig.replace(return_annotation=inspect.Signature.empty)
 
 
 class TwoByTwo(NamedTuple):
@@ -29,12 +114,25 @@ class TwoByTwo(NamedTuple):
     n2: NDArray[np.float64]
 
 
-@attrs.frozen(init=False, kw_only=True)
-class EffectSet:
+@attrs.frozen(kw_only=True)
+class EffectSet(metaclass=_EffectSetType):
     """Study-level effect sizes ``yi`` with sampling variances ``vi``.
 
     Subclasses compute ``yi`` and ``vi`` from arm-level data; they all share
     this interface, which is all the pooling models need.
+
+    An effect set is a frozen value. Its computation lives in named constructors
+    (:meth:`~metapool.RiskRatio.from_counts`, :meth:`~metapool.SMD.from_means`,
+    :meth:`~metapool.GenericEffect.from_values`, ...), which the public call
+    ``RiskRatio(events1=..., ...)`` runs. A call with the stored fields
+    (``yi``, ``vi``, ``labels``, ``index``, ... — any call that names ``index``)
+    only converts them to arrays and tuples and checks that every per-study
+    array has one entry per study (``k``, the length of ``yi``); nothing is
+    recomputed or re-validated. That is what :func:`attrs.evolve` and
+    :meth:`subset` use, so ``attrs.evolve(eff, labels=new_labels)`` is a changed
+    copy. A subclass without a named constructor is an ordinary attrs class
+    whose ``__init__`` stores its fields; per-study arrays should be declared so
+    that :meth:`subset` slices them (any array field with ``k`` entries is).
 
     Attributes
     ----------
@@ -54,13 +152,17 @@ class EffectSet:
         analysis scale (``measure.scale``: log for ratios) and null value.
     """
 
-    yi: NDArray[np.float64] = array_field()
-    vi: NDArray[np.float64] = array_field()
-    labels: tuple[str, ...]
-    index: NDArray[np.intp] = array_field()
-    excluded: tuple[ExcludedStudy, ...] = ()
+    yi: NDArray[np.float64] = study_array()
+    vi: NDArray[np.float64] = study_array()
+    labels: tuple[str, ...] = attrs.field(converter=_labels, validator=_one_per_study)
+    index: NDArray[np.intp] = study_index()
+    excluded: tuple[ExcludedStudy, ...] = attrs.field(default=(), converter=_excluded)
     #: The effect measure (code, name, analysis scale, null value).
     measure: Measure = MEASURES["GEN"]
+
+    #: Name of the classmethod that the public call ``cls(...)`` runs (None: the
+    #: class is called as usual, i.e. its attrs ``__init__`` stores the fields).
+    _public_constructor: ClassVar[str | None] = None
 
     @property
     def se(self) -> NDArray[np.float64]:
@@ -120,19 +222,17 @@ class EffectSet:
         ('a', 'c')
         """
         pos = _positions(f"{type(self).__name__}.subset", studies, self.k, allow_empty)
-        values: dict[str, Any] = {}
+        changes: dict[str, Any] = {"labels": tuple(self.labels[i] for i in pos)}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
-            if isinstance(value, np.ndarray) and value.shape[:1] == (self.k,):
-                value = value[pos]
-            elif field.name == "labels":
-                value = tuple(self.labels[i] for i in pos)
-            elif field.name == "excluded" and not keep_excluded:
-                value = ()
-            values[field.name] = value
-        new = object.__new__(type(self))
-        new.__attrs_init__(**values)
-        return new
+            # fields marked per-study, and (for third-party subclasses) any array
+            # with one entry per study
+            sliced = isinstance(value, np.ndarray) and value.shape[:1] == (self.k,)
+            if field.metadata.get("per_study", sliced):
+                changes[field.alias] = value[pos]
+        if not keep_excluded:
+            changes["excluded"] = ()
+        return attrs.evolve(self, **changes)
 
     @property
     def counts(self) -> TwoByTwo | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
@@ -18,7 +19,7 @@ from metapool._validation import (
 )
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, TwoByTwo, array_field
+from metapool.effects._base import EffectSet, TwoByTwo, study_array
 from metapool.effects._measure import MEASURES
 from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
 
@@ -32,6 +33,11 @@ __all__ = [
 ]
 
 _ARMS = ("events1", "n1", "events2", "n2")
+_B = TypeVar("_B", bound="_BinaryEffect")
+
+
+def _positions(value: Iterable[int]) -> tuple[int, ...]:
+    return tuple(value)
 
 
 def zero_cell_mask(
@@ -85,21 +91,41 @@ def binary_effect(
 class _BinaryEffect(EffectSet):
     """Shared machinery of RR, OR and RD."""
 
-    events1: NDArray[np.float64] = array_field()
-    n1: NDArray[np.float64] = array_field()
-    events2: NDArray[np.float64] = array_field()
-    n2: NDArray[np.float64] = array_field()
+    events1: NDArray[np.float64] = study_array()
+    n1: NDArray[np.float64] = study_array()
+    events2: NDArray[np.float64] = study_array()
+    n2: NDArray[np.float64] = study_array()
     continuity: float = 0.5
     continuity_to: str = "zero"
     double_zero: str = "keep"
     #: 0-based positions (in the input as given) of the studies that received the
     #: continuity correction.
-    corrected: tuple[int, ...] = ()
+    corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
 
-    _measure_name = "RR"
+    _measure_name: ClassVar[str] = "RR"
+    _public_constructor: ClassVar[str | None] = "from_counts"
 
-    def __init__(
-        self,
+    if TYPE_CHECKING:  # the public call, as type checkers should see it (see from_counts)
+
+        def __init__(
+            self,
+            *,
+            events1: Any,
+            n1: Any,
+            events2: Any,
+            n2: Any,
+            labels: Any = None,
+            data: Any = None,
+            continuity: float | None = None,
+            continuity_to: str | None = None,
+            double_zero: str | None = None,
+            convention: str | Convention | None = None,
+            nan_policy: str = "raise",
+        ) -> None: ...
+
+    @classmethod
+    def from_counts(
+        cls: type[_B],
         *,
         events1: Any,
         n1: Any,
@@ -112,8 +138,26 @@ class _BinaryEffect(EffectSet):
         double_zero: str | None = None,
         convention: str | Convention | None = None,
         nan_policy: str = "raise",
-    ) -> None:
-        owner = type(self).__name__
+    ) -> _B:
+        """The effect set of the 2×2 tables ``events1/n1`` vs ``events2/n2``.
+
+        This is what calling the class runs; the parameters, errors and warnings
+        are those of the class (see its docstring).
+
+        Returns
+        -------
+        RiskRatio, OddsRatio or RiskDifference
+            Of the class it is called on.
+
+        Examples
+        --------
+        >>> import metapool as mp
+        >>> rr = mp.RiskRatio.from_counts(events1=[12], n1=[100], events2=[20], n2=[100])
+        >>> rr == mp.RiskRatio(events1=[12], n1=[100], events2=[20], n2=[100])
+        True
+        """
+        owner = cls.__name__
+        measure = MEASURES[cls._measure_name]
         conv = get_convention(convention, owner)
         cc = check_nonnegative(
             owner, "continuity", conv.continuity if continuity is None else continuity
@@ -130,7 +174,7 @@ class _BinaryEffect(EffectSet):
             conv.double_zero if double_zero is None else double_zero,
             ("keep", "drop"),
         )
-        if MEASURES[self._measure_name].scale.is_identity:
+        if measure.scale.is_identity:
             dz = "keep"  # a risk difference is estimable when both arms have no events
 
         values = dict(zip(_ARMS, (events1, n1, events2, n2), strict=True))
@@ -152,7 +196,7 @@ class _BinaryEffect(EffectSet):
                     index=int(idx[i]),
                     label=lab[i],
                     reason="double-zero study (no events, or only events, in both arms): "
-                    f"{self._measure_name} not estimable",
+                    f"{cls._measure_name} not estimable",
                 )
                 for i in np.flatnonzero(dzm)
             )
@@ -173,7 +217,7 @@ class _BinaryEffect(EffectSet):
         else:
             needs = np.zeros(a.size, dtype=bool)
         add = np.where(needs, cc, 0.0)
-        yi, vi = binary_effect(self._measure_name, a, n1a, c, n2a, add)
+        yi, vi = binary_effect(cls._measure_name, a, n1a, c, n2a, add)
         ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
         pos = np.flatnonzero(~ok & zero_cell_mask(a, n1a, c, n2a) & (add == 0))
         if pos.size:
@@ -182,7 +226,7 @@ class _BinaryEffect(EffectSet):
                 f"{owner}: {study_name(int(idx[i]), lab[i])} has a zero cell "
                 f"(events1={a[i]:g}/{n1a[i]:g}, events2={c[i]:g}/{n2a[i]:g}) and no continuity "
                 f"correction (continuity={cc:g}, continuity_to={to!r}); its "
-                f"{self._measure_name} or variance is not estimable."
+                f"{cls._measure_name} or variance is not estimable."
             )
         check_estimable(owner, yi, vi, arr, lab, idx)
         corrected = tuple(int(idx[i]) for i in np.flatnonzero(needs))
@@ -193,22 +237,23 @@ class _BinaryEffect(EffectSet):
                 f"zero cell: {listed}.",
                 ZeroCellWarning,
             )
-        self.__attrs_init__(
-            yi=yi,
-            vi=vi,
-            labels=lab,
-            index=idx,
-            excluded=tuple(excluded),
-            measure=MEASURES[self._measure_name],
-            events1=a,
-            n1=n1a,
-            events2=c,
-            n2=n2a,
-            continuity=cc,
-            continuity_to=to,
-            double_zero=dz,
-            corrected=corrected,
-        )
+        stored: dict[str, Any] = {
+            "yi": yi,
+            "vi": vi,
+            "labels": lab,
+            "index": idx,
+            "excluded": tuple(excluded),
+            "measure": measure,
+            "events1": a,
+            "n1": n1a,
+            "events2": c,
+            "n2": n2a,
+            "continuity": cc,
+            "continuity_to": to,
+            "double_zero": dz,
+            "corrected": corrected,
+        }
+        return cls(**stored)
 
     @property
     def counts(self) -> TwoByTwo:
@@ -222,6 +267,7 @@ class _BinaryEffect(EffectSet):
 _BINARY_DOC = """{title}
 
     Group 1 is the experimental arm. {formula}
+    Calling the class runs :meth:`from_counts`.
 
     Parameters
     ----------

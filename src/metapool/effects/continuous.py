@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
@@ -12,12 +12,14 @@ from scipy.special import gammaln
 from metapool._data import PreparedInput, prepare_input
 from metapool._validation import check_choice, check_estimable, require
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, array_field
+from metapool.effects._base import EffectSet, study_array
 from metapool.effects._measure import MEASURES
 
 __all__ = ["SMD", "MeanDifference", "hedges_correction"]
 
 _ARMS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
+_MD = TypeVar("_MD", bound="MeanDifference")
+_SMD = TypeVar("_SMD", bound="SMD")
 
 
 def _prepare_arms(
@@ -74,12 +76,14 @@ def hedges_correction(m: NDArray[np.float64], method: str = "exact") -> NDArray[
 
 @attrs.frozen(init=False, kw_only=True)
 class _ContinuousEffect(EffectSet):
-    mean1: NDArray[np.float64] = array_field()
-    sd1: NDArray[np.float64] = array_field()
-    n1: NDArray[np.float64] = array_field()
-    mean2: NDArray[np.float64] = array_field()
-    sd2: NDArray[np.float64] = array_field()
-    n2: NDArray[np.float64] = array_field()
+    mean1: NDArray[np.float64] = study_array()
+    sd1: NDArray[np.float64] = study_array()
+    n1: NDArray[np.float64] = study_array()
+    mean2: NDArray[np.float64] = study_array()
+    sd2: NDArray[np.float64] = study_array()
+    n2: NDArray[np.float64] = study_array()
+
+    _public_constructor: ClassVar[str | None] = "from_means"
 
     def arm_data(self) -> dict[str, NDArray[np.float64]]:
         return {name: getattr(self, name) for name in _ARMS}
@@ -88,6 +92,8 @@ class _ContinuousEffect(EffectSet):
 @attrs.frozen(init=False, kw_only=True)
 class MeanDifference(_ContinuousEffect):
     """Raw mean difference ``mean1 - mean2`` (group 1 = experimental).
+
+    Calling the class runs :meth:`from_means`.
 
     Parameters
     ----------
@@ -145,8 +151,27 @@ class MeanDifference(_ContinuousEffect):
 
     variance: str = "unpooled"
 
-    def __init__(
-        self,
+    if TYPE_CHECKING:  # the public call, as type checkers should see it (see from_means)
+
+        def __init__(
+            self,
+            *,
+            mean1: Any,
+            sd1: Any,
+            n1: Any,
+            mean2: Any,
+            sd2: Any,
+            n2: Any,
+            labels: Any = None,
+            data: Any = None,
+            variance: str | None = None,
+            nan_policy: str = "raise",
+            convention: str | Convention | None = None,
+        ) -> None: ...
+
+    @classmethod
+    def from_means(
+        cls: type[_MD],
         *,
         mean1: Any,
         sd1: Any,
@@ -159,8 +184,24 @@ class MeanDifference(_ContinuousEffect):
         variance: str | None = None,
         nan_policy: str = "raise",
         convention: str | Convention | None = None,
-    ) -> None:
-        owner = type(self).__name__
+    ) -> _MD:
+        """The MeanDifference of arm-level means, SDs and sizes.
+
+        This is what calling the class runs; the parameters, errors and warnings
+        are those of the class (see its docstring).
+
+        Returns
+        -------
+        MeanDifference
+
+        Examples
+        --------
+        >>> import metapool as mp
+        >>> arms = dict(mean1=[5.0], sd1=[2.0], n1=[20], mean2=[6.0], sd2=[2.0], n2=[20])
+        >>> mp.MeanDifference.from_means(**arms, variance="pooled").vi.tolist()
+        [0.4]
+        """
+        owner = cls.__name__
         conv = get_convention(convention, owner)
         variance = check_choice(
             owner,
@@ -178,16 +219,17 @@ class MeanDifference(_ContinuousEffect):
             else:
                 vi = _pooled_var(a) * (1 / a["n1"] + 1 / a["n2"])
         check_estimable(owner, yi, vi, a, prep.labels, prep.index)
-        self.__attrs_init__(
-            yi=yi,
-            vi=vi,
-            labels=prep.labels,
-            index=prep.index,
-            excluded=prep.excluded,
-            measure=MEASURES["MD"],
-            variance=variance,
+        stored: dict[str, Any] = {
+            "yi": yi,
+            "vi": vi,
+            "labels": prep.labels,
+            "index": prep.index,
+            "excluded": prep.excluded,
+            "measure": MEASURES["MD"],
+            "variance": variance,
             **{name: a[name] for name in _ARMS},
-        )
+        }
+        return cls(**stored)
 
 
 def _pooled_var(a: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
@@ -202,7 +244,7 @@ class SMD(_ContinuousEffect):
     ``d = (mean1 - mean2) / s_p`` with the pooled SD
     ``s_p² = ((n1-1) sd1² + (n2-1) sd2²) / (N-2)``, ``N = n1 + n2``, and
     ``g = J(N-2) d`` with the small-sample correction ``J`` (see
-    :func:`hedges_correction`).
+    :func:`hedges_correction`). Calling the class runs :meth:`from_means`.
 
     Parameters
     ----------
@@ -268,8 +310,28 @@ class SMD(_ContinuousEffect):
     correction: str = "exact"
     variance: str = "LS"
 
-    def __init__(
-        self,
+    if TYPE_CHECKING:  # the public call, as type checkers should see it (see from_means)
+
+        def __init__(
+            self,
+            *,
+            mean1: Any,
+            sd1: Any,
+            n1: Any,
+            mean2: Any,
+            sd2: Any,
+            n2: Any,
+            labels: Any = None,
+            data: Any = None,
+            correction: str | None = None,
+            variance: str | None = None,
+            convention: str | Convention | None = None,
+            nan_policy: str = "raise",
+        ) -> None: ...
+
+    @classmethod
+    def from_means(
+        cls: type[_SMD],
         *,
         mean1: Any,
         sd1: Any,
@@ -283,8 +345,24 @@ class SMD(_ContinuousEffect):
         variance: str | None = None,
         convention: str | Convention | None = None,
         nan_policy: str = "raise",
-    ) -> None:
-        owner = type(self).__name__
+    ) -> _SMD:
+        """The SMD of arm-level means, SDs and sizes.
+
+        This is what calling the class runs; the parameters, errors and warnings
+        are those of the class (see its docstring).
+
+        Returns
+        -------
+        SMD
+
+        Examples
+        --------
+        >>> import metapool as mp
+        >>> arms = dict(mean1=[5.0], sd1=[2.0], n1=[20], mean2=[6.0], sd2=[2.0], n2=[20])
+        >>> round(float(mp.SMD.from_means(**arms, correction="none").yi[0]), 6)
+        -0.5
+        """
+        owner = cls.__name__
         conv = get_convention(convention, owner)
         correction = check_choice(
             owner,
@@ -314,14 +392,15 @@ class SMD(_ContinuousEffect):
             else:
                 vi = big_n / (n1a * n2a) + g**2 / (2 * (big_n - 3.94))
         check_estimable(owner, g, vi, a, prep.labels, prep.index)
-        self.__attrs_init__(
-            yi=g,
-            vi=vi,
-            labels=prep.labels,
-            index=prep.index,
-            excluded=prep.excluded,
-            measure=MEASURES["SMD"],
-            correction=correction,
-            variance=variance,
+        stored: dict[str, Any] = {
+            "yi": g,
+            "vi": vi,
+            "labels": prep.labels,
+            "index": prep.index,
+            "excluded": prep.excluded,
+            "measure": MEASURES["SMD"],
+            "correction": correction,
+            "variance": variance,
             **{name: a[name] for name in _ARMS},
-        )
+        }
+        return cls(**stored)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
@@ -15,10 +15,14 @@ from metapool.exceptions import InvalidDataError, InvalidParameterError
 
 __all__ = ["GenericEffect"]
 
+_G = TypeVar("_G", bound="GenericEffect")
+
 
 @attrs.frozen(init=False, kw_only=True)
 class GenericEffect(EffectSet):
     """Generic inverse-variance input: effect sizes with variances or standard errors.
+
+    Calling the class runs :meth:`from_values`.
 
     Parameters
     ----------
@@ -79,8 +83,26 @@ class GenericEffect(EffectSet):
     [0.01, 0.04, 0.0225]
     """
 
-    def __init__(
-        self,
+    _public_constructor: ClassVar[str | None] = "from_values"
+
+    if TYPE_CHECKING:  # the public call, as type checkers should see it (see from_values)
+
+        def __init__(
+            self,
+            *,
+            yi: Any,
+            vi: Any = None,
+            se: Any = None,
+            labels: Any = None,
+            data: Any = None,
+            nan_policy: str = "raise",
+            measure: str | Measure = "GEN",
+            log_scale: bool = False,
+        ) -> None: ...
+
+    @classmethod
+    def from_values(
+        cls: type[_G],
         *,
         yi: Any,
         vi: Any = None,
@@ -90,8 +112,25 @@ class GenericEffect(EffectSet):
         nan_policy: str = "raise",
         measure: str | Measure = "GEN",
         log_scale: bool = False,
-    ) -> None:
-        owner = type(self).__name__
+    ) -> _G:
+        """Effect sizes ``yi`` with their variances ``vi`` or standard errors ``se``.
+
+        This is what calling the class runs; the parameters, errors and warnings
+        are those of the class (see its docstring).
+
+        Returns
+        -------
+        GenericEffect
+
+        Examples
+        --------
+        >>> import metapool as mp
+        >>> hr = mp.GenericEffect.from_values(yi=[-0.2, 0.1], se=[0.1, 0.2], measure="HR",
+        ...                                   log_scale=True)
+        >>> hr.measure.scale.name, hr.vi.round(4).tolist()
+        ('log', [0.01, 0.04])
+        """
+        owner = cls.__name__
         log_scale = check_bool(owner, "log_scale", log_scale)
         if isinstance(measure, Measure):
             if log_scale:
@@ -118,11 +157,12 @@ class GenericEffect(EffectSet):
         with np.errstate(over="ignore", under="ignore"):
             variances = np.asarray(spread if spread_name == "vi" else spread**2, dtype=np.float64)
         check_estimable(owner, prep.arrays["yi"], variances, prep.arrays, prep.labels, prep.index)
-        self.__attrs_init__(
-            yi=prep.arrays["yi"],
-            vi=variances,
-            labels=prep.labels,
-            index=prep.index,
-            excluded=prep.excluded,
-            measure=the_measure,
-        )
+        stored: dict[str, Any] = {
+            "yi": prep.arrays["yi"],
+            "vi": variances,
+            "labels": prep.labels,
+            "index": prep.index,
+            "excluded": prep.excluded,
+            "measure": the_measure,
+        }
+        return cls(**stored)
