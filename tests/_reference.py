@@ -22,6 +22,8 @@ REGRESSION_SENSITIVITY_SUBGROUPS = "regression_sensitivity_subgroups.json"
 SMALL_STUDY_EFFECTS = "small_study_effects.json"
 #: escalc() with non-default options (tests/test_effects.py)
 ESCALC_OPTIONS = "escalc_options.json"
+#: metafor's escalc() for the front end mp.escalc (make_escalc_front_end.R)
+ESCALC_FRONT_END = "escalc_front_end.json"
 #: the live cross-check script (tests/test_models_live_metafor.py)
 LIVE_METAFOR_SCRIPT = REFERENCE_DIR / "live_metafor.R"
 

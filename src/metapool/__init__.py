@@ -30,6 +30,7 @@ from metapool.effects import (
     OddsRatio,
     RiskDifference,
     RiskRatio,
+    escalc,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.plotting import PlotStyle, forest_plot, funnel_plot
@@ -84,6 +85,7 @@ __all__ = [
     "config_context",
     "cumulative",
     "egger_test",
+    "escalc",
     "exceptions",
     "forest_plot",
     "funnel_plot",

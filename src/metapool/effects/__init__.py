@@ -1,6 +1,7 @@
 """Effect-size sets: the study-level input of every pooling model."""
 
 from metapool.effects._base import EffectSet
+from metapool.effects._escalc import escalc, register_escalc, registered_measures
 from metapool.effects._measure import (
     ARCSINE,
     FISHER_Z,
@@ -33,4 +34,7 @@ __all__ = [
     "RiskDifference",
     "RiskRatio",
     "Scale",
+    "escalc",
+    "register_escalc",
+    "registered_measures",
 ]

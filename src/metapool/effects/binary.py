@@ -20,6 +20,14 @@ from metapool._validation import (
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, TwoByTwo, study_array
+from metapool.effects._escalc import (
+    EscalcArgs,
+    arms_total,
+    continuity_options,
+    refuse_leftovers,
+    register_escalc,
+    take,
+)
 from metapool.effects._measure import MEASURES
 from metapool.exceptions import InvalidDataError, InvalidParameterError, ZeroCellWarning
 
@@ -377,3 +385,15 @@ RiskDifference.__doc__ = _BINARY_DOC.format(
     name="RiskDifference",
     example="[-0.08, -0.08]",
 )
+
+
+@register_escalc("RR", "OR", "RD")
+def _escalc_binary(code: str, args: EscalcArgs) -> EffectSet:
+    """metafor's ``escalc("RR"|"OR"|"RD", ai, bi, ci, di | n1i, n2i, add, to, drop00)``."""
+    ai, bi, ci, di, n1i, n2i = take(args, code, "ai", "bi", "ci", "di", "n1i", "n2i")
+    n1 = arms_total(code, ai, bi, n1i, "1")
+    n2 = arms_total(code, ci, di, n2i, "2")
+    options = continuity_options(code, args, [ai, bi, ci, di])
+    refuse_leftovers(code, args)
+    cls = {"RR": RiskRatio, "OR": OddsRatio, "RD": RiskDifference}[code]
+    return cls.from_counts(events1=ai, n1=n1, events2=ci, n2=n2, **options, **args)

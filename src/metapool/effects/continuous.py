@@ -13,7 +13,14 @@ from metapool._data import PreparedInput, prepare_input
 from metapool._validation import check_choice, check_estimable, require
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet, study_array
+from metapool.effects._escalc import (
+    EscalcArgs,
+    refuse_leftovers,
+    register_escalc,
+    take,
+)
 from metapool.effects._measure import MEASURES
+from metapool.exceptions import InvalidParameterError
 
 __all__ = ["SMD", "MeanDifference", "hedges_correction"]
 
@@ -404,3 +411,28 @@ class SMD(_ContinuousEffect):
             **{name: a[name] for name in _ARMS},
         }
         return cls(**stored)
+
+
+@register_escalc("MD", "SMD")
+def _escalc_means(code: str, args: EscalcArgs) -> EffectSet:
+    """metafor's ``escalc("MD"|"SMD", m1i, sd1i, n1i, m2i, sd2i, n2i, vtype)``.
+
+    ``vtype``: for MD ``"LS"`` (default, unpooled) or ``"HO"`` (pooled variance); for
+    SMD ``"LS"`` (default) or ``"UB"``.
+    """
+    m1, sd1, n1, m2, sd2, n2 = take(args, code, "m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
+    vtype = args.pop("vtype", "LS")
+    refuse_leftovers(code, args)
+    arms = {"mean1": m1, "sd1": sd1, "n1": n1, "mean2": m2, "sd2": sd2, "n2": n2}
+    if code == "MD":
+        variance = {"LS": "unpooled", "HO": "pooled"}.get(vtype)
+        if variance is None:
+            raise InvalidParameterError(
+                f"The 'vtype' parameter of escalc('MD') must be 'LS' or 'HO'. Got {vtype!r}."
+            )
+        return MeanDifference.from_means(**arms, variance=variance, **args)
+    if vtype not in ("LS", "UB"):
+        raise InvalidParameterError(
+            f"The 'vtype' parameter of escalc('SMD') must be 'LS' or 'UB'. Got {vtype!r}."
+        )
+    return SMD.from_means(**arms, variance=vtype, correction="exact", **args)
