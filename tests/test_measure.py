@@ -91,14 +91,30 @@ def test_freeman_tukey_inverts_exactly_at_its_own_n(events: int, extra: int) -> 
 
 
 def test_built_in_measures() -> None:
-    assert {m: (str(MEASURES[m].scale), MEASURES[m].null) for m in MEASURES} == {
+    expected = {
         "MD": ("identity", 0.0),
+        "COR": ("identity", None),
+        "UCOR": ("identity", None),
+        "ZCOR": ("fisher-z", None),
         "SMD": ("identity", 0.0),
         "RR": ("log", 1.0),
         "OR": ("log", 1.0),
         "RD": ("identity", 0.0),
         "GEN": ("identity", 0.0),
+        "PR": ("identity", None),
+        "PLN": ("log", None),
+        "PLO": ("logit", None),
+        "PAS": ("arcsine", None),
+        "PFT": ("freeman-tukey", None),
+        "IR": ("identity", None),
+        "IRLN": ("log", None),
+        "IRS": ("sqrt", None),
+        "IRFT": ("freeman-tukey-rate", None),
+        "IRR": ("log", 1.0),
+        "IRD": ("identity", 0.0),
     }
+    # each family adds its own measures; these are checked here
+    assert {m: (str(MEASURES[m].scale), MEASURES[m].null) for m in expected} == expected
     assert MEASURES["RR"].scale.axis == "log" and MEASURES["MD"].scale.axis == "linear"
 
 

@@ -8,7 +8,7 @@
 -0.618
 """
 
-from metapool import exceptions, tau2
+from metapool import convert, exceptions, tau2
 from metapool._config import config_context, get_config, set_config
 from metapool._data import ExcludedStudy
 from metapool.batch import BatchResult
@@ -23,11 +23,16 @@ from metapool.bias import (
 from metapool.conventions import Convention, get_convention
 from metapool.effects import (
     SMD,
+    Correlation,
     EffectSet,
     GenericEffect,
+    IncidenceRate,
     MeanDifference,
     Measure,
     OddsRatio,
+    Proportion,
+    RateDifference,
+    RateRatio,
     RiskDifference,
     RiskRatio,
     escalc,
@@ -55,11 +60,13 @@ __all__ = [
     "BeggResult",
     "CommonEffect",
     "Convention",
+    "Correlation",
     "CumulativeResult",
     "EffectSet",
     "EggerResult",
     "ExcludedStudy",
     "GenericEffect",
+    "IncidenceRate",
     "InfluenceResult",
     "Interval",
     "IntervalArray",
@@ -74,7 +81,10 @@ __all__ = [
     "Peto",
     "PlotStyle",
     "Prediction",
+    "Proportion",
     "RandomEffects",
+    "RateDifference",
+    "RateRatio",
     "RiskDifference",
     "RiskRatio",
     "SubgroupResult",
@@ -83,6 +93,7 @@ __all__ = [
     "__version__",
     "begg_test",
     "config_context",
+    "convert",
     "cumulative",
     "egger_test",
     "escalc",

@@ -12,6 +12,7 @@ has its own class so that users can filter precisely, e.g.::
 from __future__ import annotations
 
 __all__ = [
+    "AsymmetricIntervalWarning",
     "ConvergenceWarning",
     "DegenerateDataWarning",
     "ExcludedStudyWarning",
@@ -69,6 +70,12 @@ class SmallSampleWarning(MetapoolWarning):
 class DegenerateDataWarning(MetapoolWarning):
     """Legal but degenerate data (e.g. identical effects under HKSJ): the standard
     answer is returned, the warning explains it, and the result's ``notes`` record it."""
+
+
+class AsymmetricIntervalWarning(MetapoolWarning):
+    """A confidence interval given as input is visibly asymmetric around its estimate on
+    the analysis scale (e.g. a ratio read with ``scale="identity"``), so the standard
+    error derived from it is doubtful; the message names the studies."""
 
 
 class MissingDependencyError(ImportError):

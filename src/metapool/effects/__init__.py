@@ -9,13 +9,19 @@ from metapool.effects._measure import (
     LOG,
     LOGIT,
     MEASURES,
+    SQRT,
     FreemanTukey,
+    FreemanTukeyRate,
     Measure,
     Scale,
+    Sqrt,
 )
 from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio
 from metapool.effects.continuous import SMD, MeanDifference
+from metapool.effects.correlation import Correlation
 from metapool.effects.generic import GenericEffect
+from metapool.effects.proportion import Proportion
+from metapool.effects.rate import IncidenceRate, RateDifference, RateRatio
 
 __all__ = [
     "ARCSINE",
@@ -25,15 +31,23 @@ __all__ = [
     "LOGIT",
     "MEASURES",
     "SMD",
+    "SQRT",
+    "Correlation",
     "EffectSet",
     "FreemanTukey",
+    "FreemanTukeyRate",
     "GenericEffect",
+    "IncidenceRate",
     "MeanDifference",
     "Measure",
     "OddsRatio",
+    "Proportion",
+    "RateDifference",
+    "RateRatio",
     "RiskDifference",
     "RiskRatio",
     "Scale",
+    "Sqrt",
     "escalc",
     "register_escalc",
     "registered_measures",

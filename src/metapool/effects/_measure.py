@@ -40,14 +40,17 @@ __all__ = [
     "LOG",
     "LOGIT",
     "MEASURES",
+    "SQRT",
     "Arcsine",
     "FisherZ",
     "FreemanTukey",
+    "FreemanTukeyRate",
     "Identity",
     "Log",
     "Logit",
     "Measure",
     "Scale",
+    "Sqrt",
     "generic_measure",
     "get_scale",
 ]
@@ -70,8 +73,8 @@ class Scale:
     Attributes
     ----------
     name : str
-        ``"identity"``, ``"log"``, ``"logit"``, ``"arcsine"``, ``"freeman-tukey"``
-        or ``"fisher-z"``.
+        ``"identity"``, ``"log"``, ``"logit"``, ``"arcsine"``, ``"freeman-tukey"``,
+        ``"fisher-z"``, ``"sqrt"`` or ``"freeman-tukey-rate"``.
     axis : {"linear", "log"}
         How a plot draws natural-scale values: ratios on a logarithmic axis, the
         rest on a linear one.
@@ -200,6 +203,63 @@ class FreemanTukey(Scale):
 
 
 @attrs.frozen
+class Sqrt(Scale):
+    """Square root (incidence rates, metafor's ``IRS``): ``y = sqrt(x)``,
+    ``x = y²`` for ``y >= 0`` and 0 below (metafor's ``transf.isqrt``)."""
+
+    name: ClassVar[str] = "sqrt"
+
+    def forward(self, x: ArrayLike) -> Array:
+        return np.sqrt(_arr(x))
+
+    def inverse(self, y: ArrayLike) -> Array:
+        t = _arr(y)
+        return np.where(t < 0.0, 0.0, t * t)
+
+
+@attrs.frozen
+class FreemanTukeyRate(Scale):
+    """Freeman–Tukey transform of an incidence rate, inverted with the harmonic
+    mean of the person-times (metafor's ``transf.irft`` and ``transf.iirft``).
+
+    For ``x`` events in person-time ``t`` (rate ``r = x/t``) the transform is
+    ``y = (sqrt(r) + sqrt(r + 1/t)) / 2`` (Freeman & Tukey 1950); its inverse is
+    ``r = (y - 1/(4 y t))² = (1/t - 8 y² + 16 t y⁴) / (16 y² t)`` for
+    ``y >= 1/(2 sqrt(t))`` (the transform of ``r = 0``) and 0 below. This differs
+    from the double arcsine of a proportion (:class:`FreemanTukey`): it has no
+    upper bound and its parameter is a person-time, not a sample size.
+
+    Parameters
+    ----------
+    time : float
+        The person-time of the transform (the harmonic mean of the studies').
+    """
+
+    time: float = attrs.field(converter=float)
+    name: ClassVar[str] = "freeman-tukey-rate"
+
+    @time.validator
+    def _positive(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if not (math.isfinite(value) and value > 0):
+            raise InvalidParameterError(
+                "The 'time' parameter of FreemanTukeyRate must be a finite number > 0. "
+                f"Got {value!r}."
+            )
+
+    def forward(self, x: ArrayLike) -> Array:
+        """Rate ``x`` (events per unit of person-time) → Freeman–Tukey scale."""
+        r = _arr(x)
+        return 0.5 * (np.sqrt(r) + np.sqrt(r + 1.0 / self.time))
+
+    def inverse(self, y: ArrayLike) -> Array:
+        t = _arr(y)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            r = (t - 1.0 / (4.0 * t * self.time)) ** 2
+        low = 0.5 / math.sqrt(self.time)  # the transform of r = 0
+        return np.asarray(np.where(t <= low, 0.0, r), dtype=np.float64)
+
+
+@attrs.frozen
 class FisherZ(Scale):
     """Fisher's z of a correlation: ``z = atanh(r)``, ``r = tanh(z)``."""
 
@@ -218,14 +278,15 @@ LOG = Log()
 LOGIT = Logit()
 ARCSINE = Arcsine()
 FISHER_Z = FisherZ()
+SQRT = Sqrt()
 
-_SCALES: dict[str, Scale] = {s.name: s for s in (IDENTITY, LOG, LOGIT, ARCSINE, FISHER_Z)}
+_SCALES: dict[str, Scale] = {s.name: s for s in (IDENTITY, LOG, LOGIT, ARCSINE, FISHER_Z, SQRT)}
 
 
 def get_scale(scale: str | Scale, *, owner: str = "Measure") -> Scale:
     """A :class:`Scale` by name (``"identity"``, ``"log"``, ``"logit"``, ``"arcsine"``,
-    ``"fisher-z"``) or the object itself. The Freeman–Tukey scale needs its ``n``:
-    give ``FreemanTukey(n)``."""
+    ``"fisher-z"``, ``"sqrt"``) or the object itself. The Freeman–Tukey scales need
+    their parameter: give ``FreemanTukey(n)`` or ``FreemanTukeyRate(time)``."""
     if isinstance(scale, Scale):
         return scale
     if isinstance(scale, str) and scale.lower() in _SCALES:
@@ -301,6 +362,8 @@ class Measure:
         }
         if isinstance(self.scale, FreemanTukey):
             out["scale_n"] = self.scale.n
+        if isinstance(self.scale, FreemanTukeyRate):
+            out["scale_time"] = self.scale.time
         return {name: jsonable(value) for name, value in out.items()}
 
 
@@ -332,6 +395,94 @@ MEASURES: dict[str, Measure] = {
             arms="two-arm counts",
         ),
         Measure(code="RD", name="risk difference", title="Risk Difference", arms="two-arm counts"),
+        Measure(code="IR", name="incidence rate", title="Rate", null=None, arms="one-arm counts"),
+        Measure(
+            code="IRLN",
+            name="incidence rate (log)",
+            title="Rate",
+            scale=LOG,
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="IRS",
+            name="incidence rate (square root)",
+            title="Rate",
+            scale=SQRT,
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="IRFT",
+            name="incidence rate (Freeman-Tukey)",
+            title="Rate",
+            scale=FreemanTukeyRate(1.0),  # an effect set stores its own (harmonic-mean time)
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="IRR",
+            name="incidence rate ratio",
+            title="Rate Ratio",
+            scale=LOG,
+            null=1.0,
+            arms="two-arm counts",
+        ),
+        Measure(
+            code="IRD",
+            name="incidence rate difference",
+            title="Rate Difference",
+            arms="two-arm counts",
+        ),
+        Measure(code="PR", name="proportion", title="Proportion", null=None, arms="one-arm counts"),
+        Measure(
+            code="PLN",
+            name="proportion (log)",
+            title="Proportion",
+            scale=LOG,
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="PLO",
+            name="proportion (logit)",
+            title="Proportion",
+            scale=LOGIT,
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="PAS",
+            name="proportion (arcsine square root)",
+            title="Proportion",
+            scale=ARCSINE,
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(
+            code="PFT",
+            name="proportion (Freeman-Tukey double arcsine)",
+            title="Proportion",
+            scale=FreemanTukey(1.0),  # an effect set stores its own (harmonic-mean n)
+            null=None,
+            arms="one-arm counts",
+        ),
+        Measure(code="COR", name="correlation", title="Correlation", null=None, arms="correlation"),
+        Measure(
+            code="UCOR",
+            name="correlation (unbiased, Olkin-Pratt)",
+            title="Correlation",
+            null=None,
+            arms="correlation",
+        ),
+        Measure(
+            code="ZCOR",
+            name="correlation (Fisher's z)",
+            title="Correlation",
+            scale=FISHER_Z,
+            null=None,
+            arms="correlation",
+        ),
         Measure(code="GEN", name="generic effect", title="Effect"),
     )
 }
