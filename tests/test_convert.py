@@ -363,3 +363,18 @@ def test_forest_plot_of_effects_from_ci_draws():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_shi_sd_equals_the_papers_shortcut_form() -> None:
+    # Shi et al. (2020), eq. (11), written with theta1 = (2 + 0.14 n^0.6) Phi^-1(...)
+    # and theta2 = (2 + 2 / (0.07 n^0.6)) Phi^-1(...): algebraically the weighted form
+    # w (b - a)/xi + (1 - w)(q3 - q1)/eta with w = 1/(1 + 0.07 n^0.6)
+    from scipy.stats import norm
+
+    n = np.array([12, 40, 150, 900])
+    a, q1, m, q3, b = 2.0, 4.1, 5.0, 6.3, 9.4
+    theta1 = (2 + 0.14 * n**0.6) * norm.ppf((n - 0.375) / (n + 0.25))
+    theta2 = (2 + 2 / (0.07 * n**0.6)) * norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    expected = (b - a) / theta1 + (q3 - q1) / theta2
+    got = mp.convert.mean_sd_from_median(m, q1=q1, q3=q3, minimum=a, maximum=b, n=n).sd
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -307,6 +307,13 @@ def mean_sd_from_median(
     :math:`(b - a)/4` for :math:`15 < n \le 70`, :math:`(b - a)/6` for
     :math:`n > 70` (Hozo's recommendations by sample size).
 
+    :math:`\xi(n)` and :math:`\eta(n)` are Blom-type approximations of the expected
+    range and interquartile range of :math:`n` standard normal observations, used
+    for every :math:`n` (as Shi et al.); Wan et al. also tabulate the exact
+    expected range for :math:`n \le 50` (R's meta package uses that table), which
+    differs from :math:`\xi(n)` by about 0.5 % at :math:`n = 10` and less for
+    larger :math:`n`.
+
     All these assume roughly normal data; for skewed outcomes the median may
     be the better summary and the estimates are biased (see Shi et al. and the
     how-to page :doc:`/howto/medians`).
