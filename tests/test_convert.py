@@ -80,20 +80,21 @@ def test_luo_shi_by_hand(kwargs, scenario, mean, sd):
 
 
 def test_wan_by_hand():
+    # above n = 50 Wan's xi(n) is the formula (below it, Table 1: see the test further down)
     s1 = convert.mean_sd_from_median(
-        M, minimum=A, maximum=B, n=N, mean_method="wan", sd_method="wan"
+        M, minimum=A, maximum=B, n=60, mean_method="wan", sd_method="wan"
     )
     assert s1.mean == pytest.approx((A + 2 * M + B) / 4, rel=RTOL)
-    assert s1.sd == pytest.approx((B - A) / _xi(N), rel=RTOL)
+    assert s1.sd == pytest.approx((B - A) / _xi(60), rel=RTOL)
     s2 = convert.mean_sd_from_median(M, q1=Q1, q3=Q3, n=N, mean_method="wan", sd_method="wan")
     assert s2.mean == pytest.approx((Q1 + M + Q3) / 3, rel=RTOL)
     assert s2.sd == pytest.approx((Q3 - Q1) / _eta(N), rel=RTOL)
     s3 = convert.mean_sd_from_median(
-        M, minimum=A, q1=Q1, q3=Q3, maximum=B, n=N, mean_method="wan", sd_method="wan"
+        M, minimum=A, q1=Q1, q3=Q3, maximum=B, n=60, mean_method="wan", sd_method="wan"
     )
     assert s3.mean == pytest.approx((A + 2 * Q1 + 2 * M + 2 * Q3 + B) / 8, rel=RTOL)
     # Wan (2014) eq. 16: (b - a) / (4 Φ⁻¹(...)) + (q3 - q1) / (4 Φ⁻¹(...))
-    assert s3.sd == pytest.approx((B - A) / (2 * _xi(N)) + (Q3 - Q1) / (2 * _eta(N)), rel=RTOL)
+    assert s3.sd == pytest.approx((B - A) / (2 * _xi(60)) + (Q3 - Q1) / (2 * _eta(60)), rel=RTOL)
 
 
 @pytest.mark.parametrize(("n", "sd"), [(10, None), (40, (B - A) / 4), (100, (B - A) / 6)])
@@ -378,3 +379,14 @@ def test_shi_sd_equals_the_papers_shortcut_form() -> None:
     expected = (b - a) / theta1 + (q3 - q1) / theta2
     got = mp.convert.mean_sd_from_median(m, q1=q1, q3=q3, minimum=a, maximum=b, n=n).sd
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n", "published"),
+    # Wan et al. (2014), Table 1: xi(n) for n <= 50, printed to 3 decimals
+    [(2, 1.128), (3, 1.693), (5, 2.326), (10, 3.078), (11, 3.173), (25, 3.931), (50, 4.498)],
+)
+def test_wan_uses_the_exact_expected_range_of_its_table_1(n: int, published: float) -> None:
+    # with range b - a = 1 the Wan S1 SD is 1/xi(n): xi(n) must equal the table to 3 decimals
+    got = mp.convert.mean_sd_from_median(0.5, minimum=0.0, maximum=1.0, n=n, sd_method="wan")
+    assert round(1.0 / float(got.sd), 3) == published

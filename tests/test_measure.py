@@ -112,6 +112,11 @@ def test_built_in_measures() -> None:
         "IRFT": ("freeman-tukey-rate", None),
         "IRR": ("log", 1.0),
         "IRD": ("identity", 0.0),
+        "ROM": ("log", 1.0),
+        "SMDH": ("identity", 0.0),
+        "MC": ("identity", None),
+        "SMCC": ("identity", None),
+        "SMCR": ("identity", None),
     }
     # each family adds its own measures; these are checked here
     assert {m: (str(MEASURES[m].scale), MEASURES[m].null) for m in expected} == expected

@@ -125,6 +125,9 @@ BUILT_IN_MODELS = [
     *(mp.RandomEffects(ci=ci) for ci in ("hksj", "hksj-adhoc", "t")),
     mp.RandomEffects(tau2=mp.tau2.Fixed(0.1)),
     mp.MantelHaenszel(),
+    mp.MantelHaenszel(random=True),
+    mp.MantelHaenszel(convention="revman5"),
+    mp.MantelHaenszel(random=True, convention="revman-web"),
     mp.Peto(),
 ]
 

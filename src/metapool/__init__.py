@@ -8,7 +8,7 @@
 -0.618
 """
 
-from metapool import convert, exceptions, tau2
+from metapool import convert, exceptions, io, tau2
 from metapool._config import config_context, get_config, set_config
 from metapool._data import ExcludedStudy
 from metapool.batch import BatchResult
@@ -23,18 +23,22 @@ from metapool.bias import (
 from metapool.conventions import Convention, get_convention
 from metapool.effects import (
     SMD,
+    SMDH,
     Correlation,
     EffectSet,
     GenericEffect,
     IncidenceRate,
+    MeanChange,
     MeanDifference,
     Measure,
     OddsRatio,
     Proportion,
     RateDifference,
     RateRatio,
+    RatioOfMeans,
     RiskDifference,
     RiskRatio,
+    StandardizedMeanChange,
     escalc,
 )
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
@@ -55,6 +59,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "SMD",
+    "SMDH",
     "BackTransformed",
     "BatchResult",
     "BeggResult",
@@ -72,6 +77,7 @@ __all__ = [
     "IntervalArray",
     "LeaveOneOutResult",
     "MantelHaenszel",
+    "MeanChange",
     "MeanDifference",
     "Measure",
     "MetaRegression",
@@ -85,8 +91,10 @@ __all__ = [
     "RandomEffects",
     "RateDifference",
     "RateRatio",
+    "RatioOfMeans",
     "RiskDifference",
     "RiskRatio",
+    "StandardizedMeanChange",
     "SubgroupResult",
     "SubgroupTest",
     "TrimFillResult",
@@ -103,6 +111,7 @@ __all__ = [
     "get_config",
     "get_convention",
     "influence",
+    "io",
     "leave_one_out",
     "set_config",
     "subgroup_analysis",

@@ -1,24 +1,38 @@
-"""Named bundles of defaults: the conventions of metafor and of RevMan 5.
+"""Named bundles of defaults: the conventions of metafor, RevMan 5 and RevMan Web.
 
 A convention fixes, in one word, every choice on which the two reference
 programs differ. Pass ``convention="revman5"`` to an effect-size class or a
 model; any setting given explicitly still wins.
 
-==========================  ==========================  ==============================
-setting                     ``"metafor"`` (default)     ``"revman5"``
-==========================  ==========================  ==============================
-τ² estimator                REML                        DerSimonian–Laird (DL)
-CI for the pooled effect    Wald z                      Wald z
-I² and H²                   from τ² (``"tau2"``)        from Q (``"q"``)
-SMD bias correction         exact (gamma function)      approximate 1 − 3/(4N − 9)
-SMD variance                ``"LS"``: 1/n1 + 1/n2       ``"revman"``: N/(n1 n2)
-                            + g²/(2N)                   + g²/(2(N − 3.94))
-zero cells (RR, OR, RD)     +0.5 to all four cells      +0.5 to all four cells
-                            of zero-cell studies        of zero-cell studies
-double-zero studies         kept (corrected)            dropped for RR and OR
-(RR, OR)                                                ("not estimable")
-MH heterogeneity            Q around the MH estimate    Q around the MH estimate
-==========================  ==========================  ==============================
+Each setting, as ``"metafor"`` (the default) / ``"revman5"``; ``"revman-web"`` is
+``"revman5"`` except where said:
+
+* τ² estimator (``tau2``): REML / DerSimonian–Laird (DL).
+* CI for the pooled effect (``ci``): Wald z / Wald z.
+* I² and H² (``i2``): from τ² (``"tau2"``) / from Q (``"q"``).
+* SMD bias correction (``smd_correction``): exact (gamma function) /
+  approximate, 1 − 3/(4N − 9).
+* SMD variance (``smd_variance``): ``"LS"``, 1/n1 + 1/n2 + g²/(2N) /
+  ``"revman"``, N/(n1 n2) + g²/(2(N − 3.94)).
+* zero cells, RR, OR, RD (``continuity``, ``continuity_to``): +0.5 to all four
+  cells of zero-cell studies, under both.
+* RD of a zero-cell study (``rd_estimate``): from the corrected cells
+  (``"corrected"``) / from the raw counts, only its SE from the corrected cells
+  (``"raw"``).
+* double-zero studies, RR and OR (``double_zero``): kept, corrected / dropped
+  ("not estimable").
+* every participant had the event, RR and OR (``all_events``): a double-zero
+  study (``"double-zero"``) / the same; ``"revman-web"``: RR = OR = 1 with the SE
+  from the corrected cells, pooled (``"null"``).
+* MD with an arm of n = 1 (``md_min_n``): refused, 2 (the SD of one value is
+  undefined) / computed with the SD as entered, 1.
+* Mantel–Haenszel tables of zero-cell studies, RR and OR (``mh_tables``): raw
+  counts (``"raw"``) / the 0.5-corrected tables, N + 2, in the sums
+  (``"corrected"``); the RD uses the raw counts under both.
+* Mantel–Haenszel heterogeneity: Q around the MH estimate, under both.
+
+"M-H, Random" (``MantelHaenszel(random=True)``) takes DerSimonian–Laird's τ² from
+the Q around the M-H estimate under every convention.
 """
 
 from __future__ import annotations
@@ -60,6 +74,22 @@ class Convention:
         What to do with RR/OR studies that have no events (or only events) in both arms.
     md_variance : {"unpooled", "pooled"}
         Variance of the mean difference (both programs: unpooled).
+    rd_estimate : {"corrected", "raw"}
+        The risk difference of a zero-cell study: from the continuity-corrected
+        cells (metafor's ``escalc``) or from the raw counts, with only its variance
+        from the corrected cells (RevMan).
+    all_events : {"double-zero", "null"}
+        RR/OR studies in which every participant in both arms had the event:
+        handled as double-zero studies (``double_zero``), or given the null
+        effect (RR = OR = 1) with the variance from the corrected cells and
+        pooled (RevMan Web).
+    md_min_n : int
+        Smallest arm size accepted by the mean difference: 2 (metafor: the SD of
+        one value is undefined) or 1 (RevMan: the SD as entered).
+    mh_tables : {"raw", "corrected"}
+        The 2×2 tables of zero-cell studies in the Mantel–Haenszel sums of RR and
+        OR: as given (metafor's ``rma.mh``) or with the continuity correction
+        (RevMan, N + 2); the RD always uses the raw counts.
     """
 
     name: str
@@ -73,6 +103,10 @@ class Convention:
     continuity_to: str = "zero"
     double_zero: str = "keep"
     md_variance: str = "unpooled"
+    rd_estimate: str = "corrected"
+    all_events: str = "double-zero"
+    md_min_n: int = 2
+    mh_tables: str = "raw"
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -88,8 +122,15 @@ CONVENTIONS: dict[str, Convention] = {
         continuity=0.5,
         continuity_to="zero",
         double_zero="drop",
+        rd_estimate="raw",
+        all_events="double-zero",
+        md_min_n=1,
+        mh_tables="corrected",
     ),
 }
+CONVENTIONS["revman-web"] = attrs.evolve(
+    CONVENTIONS["revman5"], name="revman-web", all_events="null"
+)
 
 
 def get_convention(convention: str | Convention | None, owner: str | None = None) -> Convention:

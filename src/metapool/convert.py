@@ -38,6 +38,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -46,7 +47,7 @@ from typing import Any
 import attrs
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
+from scipy import integrate, special
 
 from metapool._validation import check_choice, check_level
 from metapool.exceptions import InvalidDataError, InvalidParameterError, MetapoolTypeError
@@ -253,6 +254,27 @@ def _xi(n: Array) -> Array:
     return np.asarray(2.0 * special.ndtri((n - 0.375) / (n + 0.25)), dtype=np.float64)
 
 
+@functools.lru_cache(maxsize=64)
+def _expected_range_exact(n: int) -> float:
+    """E(range) of ``n`` standard normal observations, by numerical integration of
+    ``1 - Φ(x)^n - (1 - Φ(x))^n`` over the real line (Wan et al.'s Table 1)."""
+    value, _ = integrate.quad(
+        lambda x: 1.0 - special.ndtr(x) ** n - special.ndtr(-x) ** n, -np.inf, np.inf
+    )
+    return float(value)
+
+
+def _xi_wan(n: Array) -> Array:
+    """ξ(n) as Wan et al. use it: the exact expected range for n <= 50 (their Table 1),
+    the approximation :func:`_xi` above."""
+    approx = _xi(n)
+    small = (n <= 50) & (n >= 2) & (n == np.floor(n))
+    if not np.any(small):
+        return approx
+    exact = np.vectorize(lambda m: _expected_range_exact(int(m)), otypes=[np.float64])
+    return np.asarray(np.where(small, exact(np.where(small, n, 2)), approx), dtype=np.float64)
+
+
 def _eta(n: Array) -> Array:
     """Wan et al.'s η(n) = 2 Φ⁻¹((0.75 n − 0.125) / (n + 0.25)): E(IQR) / σ, approximately."""
     return np.asarray(2.0 * special.ndtri((0.75 * n - 0.125) / (n + 0.25)), dtype=np.float64)
@@ -309,10 +331,11 @@ def mean_sd_from_median(
 
     :math:`\xi(n)` and :math:`\eta(n)` are Blom-type approximations of the expected
     range and interquartile range of :math:`n` standard normal observations, used
-    for every :math:`n` (as Shi et al.); Wan et al. also tabulate the exact
-    expected range for :math:`n \le 50` (R's meta package uses that table), which
-    differs from :math:`\xi(n)` by about 0.5 % at :math:`n = 10` and less for
-    larger :math:`n`.
+    for every :math:`n` by ``"shi"`` (as Shi et al.). ``"wan"`` uses, for
+    :math:`n \le 50`, the exact expected range instead of :math:`\xi(n)` (Wan et
+    al.'s Table 1, computed here by numerical integration; it differs from
+    :math:`\xi(n)` by about 0.5 % at :math:`n = 10`), and :math:`\eta(n)` for every
+    :math:`n`.
 
     All these assume roughly normal data; for skewed outcomes the median may
     be the better summary and the estimates are biased (see Shi et al. and the
@@ -433,11 +456,12 @@ def mean_sd_from_median(
         small = np.sqrt(((a - 2.0 * m + b) ** 2 / 4.0 + (b - a) ** 2) / 12.0)
         sd = np.where(size <= 15, small, np.where(size <= 70, (b - a) / 4.0, (b - a) / 6.0))
     elif scenario == "S1":
-        sd = (b - a) / _xi(size)
+        sd = (b - a) / (_xi_wan(size) if sd_method == "wan" else _xi(size))
     elif scenario == "S2":
         sd = (uq - lq) / _eta(size)
     else:
-        from_range, from_iqr = (b - a) / _xi(size), (uq - lq) / _eta(size)
+        xi = _xi_wan(size) if sd_method == "wan" else _xi(size)
+        from_range, from_iqr = (b - a) / xi, (uq - lq) / _eta(size)
         w = np.full_like(size, 0.5) if sd_method == "wan" else 1.0 / (1.0 + 0.07 * size**0.6)
         sd = w * from_range + (1.0 - w) * from_iqr
     return MeanSD(

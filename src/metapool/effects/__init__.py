@@ -17,6 +17,7 @@ from metapool.effects._measure import (
     Sqrt,
 )
 from metapool.effects.binary import OddsRatio, RiskDifference, RiskRatio
+from metapool.effects.change import SMDH, MeanChange, RatioOfMeans, StandardizedMeanChange
 from metapool.effects.continuous import SMD, MeanDifference
 from metapool.effects.correlation import Correlation
 from metapool.effects.generic import GenericEffect
@@ -31,6 +32,7 @@ __all__ = [
     "LOGIT",
     "MEASURES",
     "SMD",
+    "SMDH",
     "SQRT",
     "Correlation",
     "EffectSet",
@@ -38,16 +40,19 @@ __all__ = [
     "FreemanTukeyRate",
     "GenericEffect",
     "IncidenceRate",
+    "MeanChange",
     "MeanDifference",
     "Measure",
     "OddsRatio",
     "Proportion",
     "RateDifference",
     "RateRatio",
+    "RatioOfMeans",
     "RiskDifference",
     "RiskRatio",
     "Scale",
     "Sqrt",
+    "StandardizedMeanChange",
     "escalc",
     "register_escalc",
     "registered_measures",

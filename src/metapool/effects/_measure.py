@@ -298,7 +298,14 @@ def get_scale(scale: str | Scale, *, owner: str = "Measure") -> Scale:
 
 
 #: How the studies of a measure are laid out (what a forest plot shows per arm).
-ARM_LAYOUTS = ("two-arm counts", "two-arm means", "one-arm counts", "correlation", "generic")
+ARM_LAYOUTS = (
+    "two-arm counts",
+    "two-arm means",
+    "one-arm counts",
+    "correlation",
+    "paired means",
+    "generic",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -482,6 +489,35 @@ MEASURES: dict[str, Measure] = {
             scale=FISHER_Z,
             null=None,
             arms="correlation",
+        ),
+        Measure(
+            code="ROM",
+            name="ratio of means (log)",
+            title="Ratio of Means",
+            scale=LOG,
+            null=1.0,
+            arms="two-arm means",
+        ),
+        Measure(
+            code="SMDH",
+            name="standardised mean difference (heteroscedastic)",
+            title="Std. Mean Difference",
+            arms="two-arm means",
+        ),
+        Measure(code="MC", name="mean change", title="Mean Change", null=None, arms="paired means"),
+        Measure(
+            code="SMCC",
+            name="standardised mean change (change-score SD)",
+            title="Std. Mean Change",
+            null=None,
+            arms="paired means",
+        ),
+        Measure(
+            code="SMCR",
+            name="standardised mean change (raw-score SD)",
+            title="Std. Mean Change",
+            null=None,
+            arms="paired means",
         ),
         Measure(code="GEN", name="generic effect", title="Effect"),
     )

@@ -106,6 +106,8 @@ class _BinaryEffect(EffectSet):
     continuity: float = 0.5
     continuity_to: str = "zero"
     double_zero: str = "keep"
+    all_events: str = "double-zero"
+    rd_estimate: str = "corrected"
     #: 0-based positions (in the input as given) of the studies that received the
     #: continuity correction.
     corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
@@ -127,6 +129,8 @@ class _BinaryEffect(EffectSet):
             continuity: float | None = None,
             continuity_to: str | None = None,
             double_zero: str | None = None,
+            all_events: str | None = None,
+            rd_estimate: str | None = None,
             convention: str | Convention | None = None,
             nan_policy: str = "raise",
         ) -> None: ...
@@ -144,6 +148,8 @@ class _BinaryEffect(EffectSet):
         continuity: float | None = None,
         continuity_to: str | None = None,
         double_zero: str | None = None,
+        all_events: str | None = None,
+        rd_estimate: str | None = None,
         convention: str | Convention | None = None,
         nan_policy: str = "raise",
     ) -> _B:
@@ -182,8 +188,21 @@ class _BinaryEffect(EffectSet):
             conv.double_zero if double_zero is None else double_zero,
             ("keep", "drop"),
         )
+        ae = check_choice(
+            owner,
+            "all_events",
+            conv.all_events if all_events is None else all_events,
+            ("double-zero", "null"),
+        )
+        rde = check_choice(
+            owner,
+            "rd_estimate",
+            conv.rd_estimate if rd_estimate is None else rd_estimate,
+            ("corrected", "raw"),
+        )
         if measure.scale.is_identity:
             dz = "keep"  # a risk difference is estimable when both arms have no events
+            ae = "double-zero"
 
         values = dict(zip(_ARMS, (events1, n1, events2, n2), strict=True))
         prep = prepare_input(owner, values, data=data, labels=labels, nan_policy=nan_policy)
@@ -198,6 +217,8 @@ class _BinaryEffect(EffectSet):
 
         excluded = list(prep.excluded)
         dzm = double_zero_mask(arr["events1"], arr["n1"], arr["events2"], arr["n2"])
+        if ae == "null":  # only the studies without events are double-zero studies
+            dzm = dzm & (arr["events1"] == 0)
         if dz == "drop" and dzm.any():
             dropped = tuple(
                 ExcludedStudy(
@@ -226,6 +247,10 @@ class _BinaryEffect(EffectSet):
             needs = np.zeros(a.size, dtype=bool)
         add = np.where(needs, cc, 0.0)
         yi, vi = binary_effect(cls._measure_name, a, n1a, c, n2a, add)
+        if ae == "null":  # RevMan Web: every participant had the event -> RR = OR = 1
+            yi = np.where((a == n1a) & (c == n2a), 0.0, yi)
+        if rde == "raw" and measure.scale.is_identity:  # RevMan: only the SE is corrected
+            yi = a / n1a - c / n2a
         ok = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
         pos = np.flatnonzero(~ok & zero_cell_mask(a, n1a, c, n2a) & (add == 0))
         if pos.size:
@@ -259,6 +284,8 @@ class _BinaryEffect(EffectSet):
             "continuity": cc,
             "continuity_to": to,
             "double_zero": dz,
+            "all_events": ae,
+            "rd_estimate": rde,
             "corrected": corrected,
         }
         return cls(**stored)
@@ -304,8 +331,21 @@ _BINARY_DOC = """{title}
         ``"keep"`` (metafor) analyses them with the correction; ``"drop"``
         (RevMan 5, Cochrane Handbook) excludes them with a warning and records
         them in :attr:`excluded`. {dz_note}
+    all_events : {{"double-zero", "null"}}, optional
+        Studies in which every participant in both arms had the event:
+        ``"double-zero"`` (metafor, RevMan 5) handles them as ``double_zero``
+        says; ``"null"`` (RevMan Web) gives them the null effect (RR = OR = 1,
+        ``yi = 0``) with the variance from the corrected cells, and keeps them.
+        Only studies without events are then double-zero studies. Ignored by
+        the risk difference.
+    rd_estimate : {{"corrected", "raw"}}, optional
+        The risk difference of a zero-cell study: ``"corrected"`` (metafor)
+        computes it from the corrected cells; ``"raw"`` (RevMan) from the raw
+        counts, ``a/n1 - c/n2``, and only its variance from the corrected cells.
+        Ignored by RR and OR.
     convention : str or Convention, optional
-        Source of the defaults above; default: the session's
+        Source of the defaults above (``"metafor"``, ``"revman5"``,
+        ``"revman-web"``, see :mod:`metapool.conventions`); default: the session's
         (:func:`metapool.set_config`, ``"metafor"`` unless set).
     nan_policy : {{"raise", "omit"}}, default "raise"
         ``"omit"`` leaves out studies with a missing value or label, with a

@@ -35,15 +35,15 @@ def _prepare_arms(
     data: Any,
     labels: Any,
     nan_policy: str,
+    min_n: int = 2,
 ) -> PreparedInput:
     prep = prepare_input(owner, values, data=data, labels=labels, nan_policy=nan_policy)
     a = prep.arrays
+    expected = ">= 2 (an SD needs two values)" if min_n >= 2 else f">= {min_n}"
     for arm in ("1", "2"):
         sd, n = a["sd" + arm], a["n" + arm]
         require(owner, "sd" + arm, sd, sd > 0, "> 0", prep.labels, prep.index)
-        require(
-            owner, "n" + arm, n, n >= 2, ">= 2 (an SD needs two values)", prep.labels, prep.index
-        )
+        require(owner, "n" + arm, n, n >= min_n, expected, prep.labels, prep.index)
     return prep
 
 
@@ -125,13 +125,17 @@ class MeanDifference(_ContinuousEffect):
         ``"omit"`` leaves out studies with a missing value or label, with a
         warning, and records them in :attr:`excluded`.
     convention : str or Convention, optional
-        Source of the defaults (``"metafor"`` or ``"revman5"``); default: the
-        session's (:func:`metapool.set_config`, ``"metafor"`` unless set).
+        Source of the defaults (``"metafor"``, ``"revman5"`` or ``"revman-web"``);
+        default: the session's (:func:`metapool.set_config`, ``"metafor"`` unless
+        set). Under the RevMan conventions an arm of one participant is accepted
+        (unpooled variance), its SD taken as entered, as RevMan does; metafor
+        refuses it, as the SD of a single value is undefined.
 
     Raises
     ------
     InvalidDataError
-        For an SD <= 0, an n < 2, an infinite value, a missing value (with
+        For an SD <= 0, an n < 2 (n < 1 under the RevMan conventions),
+        an infinite value, a missing value (with
         ``nan_policy="raise"``), unequal lengths, a single value among per-study
         values, pandas inputs with different indexes, a column not in ``data``,
         or an effect or variance that is not finite (double-precision overflow).
@@ -217,7 +221,10 @@ class MeanDifference(_ContinuousEffect):
             ("unpooled", "pooled"),
         )
         values = dict(zip(_ARMS, (mean1, sd1, n1, mean2, sd2, n2), strict=True))
-        prep = _prepare_arms(owner, values, data, labels, nan_policy)
+        # RevMan computes an arm of one participant with the SD as entered; the
+        # pooled variance needs N > 2 (N - 2 degrees of freedom) all the same.
+        min_n = conv.md_min_n if variance == "unpooled" else 2
+        prep = _prepare_arms(owner, values, data, labels, nan_policy, min_n)
         a = prep.arrays
         with np.errstate(over="ignore", under="ignore"):
             yi = a["mean1"] - a["mean2"]

@@ -19,8 +19,9 @@ from metapool.effects.binary import double_zero_mask
 from metapool.exceptions import DegenerateDataWarning, InvalidDataError, MetapoolTypeError
 from metapool.models._inference import two_sided_p, z_crit
 from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
+from metapool.tau2 import DerSimonianLaird
 
-__all__ = ["MantelHaenszel", "Peto"]
+__all__ = ["MantelHaenszel", "Peto", "mh_random_tau2"]
 
 
 def _tables(effects: EffectSet) -> TwoByTwo:
@@ -72,8 +73,10 @@ def _two_by_two_result(
     q_df: int,
     weights: Array,
     notes: tuple[str, ...],
+    tau2: float = 0.0,
 ) -> MetaResult:
     crit = z_crit(model.level)
+    random = model.random_effects
     if se > 0:
         stat = estimate / se
     else:
@@ -103,9 +106,15 @@ def _two_by_two_result(
         pvalue=float(two_sided_p(np.asarray(stat), None)) if se > 0 else math.nan,
         df=None,
         ci=ci,
-        pi=ci,
-        tau2=0.0,
-        tau=0.0,
+        pi=(
+            Interval(
+                estimate - crit * math.sqrt(se**2 + tau2), estimate + crit * math.sqrt(se**2 + tau2)
+            )
+            if random
+            else ci
+        ),
+        tau2=tau2,
+        tau=math.sqrt(tau2),
         tau2_ci=NOT_ESTIMABLE,
         tau_ci=NOT_ESTIMABLE,
         i2=i2,
@@ -120,9 +129,9 @@ def _two_by_two_result(
         converged=True,
         iterations=0,
         level=model.level,
-        tau2_method=None,
+        tau2_method="DL" if random else None,
         ci_method="z",
-        pi_method="none (common effect: PI = CI)",
+        pi_method="metafor" if random else "none (common effect: PI = CI)",
         i2_method="q",
         yi=effects.yi,
         vi=effects.vi,
@@ -135,22 +144,48 @@ def _two_by_two_result(
 
 @attrs.frozen(init=False)
 class MantelHaenszel:
-    """Mantel–Haenszel common-effect model for RR, OR and RD.
+    """Mantel–Haenszel model for RR, OR and RD: common effect, or RevMan's "M-H, Random".
 
-    Pools the 2×2 tables without continuity corrections. Variances: Robins,
-    Breslow & Greenland (1986) for log OR, Greenland & Robins (1985) for log RR,
-    and Sato, Greenland & Robins (1989) for RD, as in metafor's ``rma.mh`` and
-    RevMan. Heterogeneity: Cochran's Q of the study effects (``yi``, ``vi`` of the
-    effect-size set, i.e. with its continuity correction) around the MH estimate,
-    leaving out double-zero studies (as metafor and RevMan 5); I² and H² from Q.
+    Pools the 2×2 tables. Variances: Robins, Breslow & Greenland (1986) for
+    log OR, Greenland & Robins (1985) for log RR, and Sato, Greenland & Robins
+    (1989) for RD, as in metafor's ``rma.mh`` and RevMan. Heterogeneity:
+    Cochran's Q of the study effects (``yi``, ``vi`` of the effect-size set, i.e.
+    with its continuity correction) around the MH estimate; I² and H² from Q.
+
+    Which tables enter the sums is set by the convention (``mh_tables``):
+
+    * ``"metafor"``: the tables as given (no continuity correction, as
+      ``rma.mh``); double-zero studies are left out of Q.
+    * ``"revman5"``, ``"revman-web"``: for RR and OR the 0.5-corrected tables of
+      the zero-cell studies (those the effect set corrected: ``a + ½``,
+      ``n1 + 1``, ``c + ½``, ``n2 + 1``, so ``N + 2``) enter the weights, the
+      pooled estimate and its variance, as RevMan 5 computes them; for RD the
+      raw counts (weights ``n1 n2 / N``, also for studies without events).
+      Every study of the effect set is in Q, for the RD including studies
+      without events (RD = 0, with the SE from the corrected cells).
+
+    With ``random=True`` (RevMan's "M-H, Random"), τ² is DerSimonian and
+    Laird's moment estimate from that Q,
+    ``τ² = max(0, (Q - (k - 1)) / (Σw - Σw²/Σw))`` with ``w = 1/vi``, and the
+    studies are pooled by inverse variance with weights ``1/(vi + τ²)``:
+    ``θ = Σ w* yi / Σ w*``, ``SE = 1/sqrt(Σ w*)``, Wald z CI, prediction interval
+    ``θ ± z sqrt(SE² + τ²)``. Studies left out of Q get weight 0.
 
     Parameters
     ----------
+    random : bool, default False
+        RevMan's "M-H, Random" (see above) instead of the common-effect MH model.
     level : float, default 0.95
         Confidence level.
     convention : str or Convention, optional
-        Accepted for a uniform interface (``"metafor"`` and ``"revman5"`` pool the
-        same way); default: the session's (:func:`metapool.set_config`).
+        ``"metafor"``, ``"revman5"`` or ``"revman-web"`` (see above); default: the
+        session's (:func:`metapool.set_config`).
+
+    Raises
+    ------
+    InvalidDataError
+        From ``fit``, when the pooled RR or OR is not estimable (one arm without
+        events, or only events, in every table that enters the sums).
 
     References
     ----------
@@ -163,6 +198,8 @@ class MantelHaenszel:
        Biometrics 42(2):311-323.
     .. [4] Sato T, Greenland S, Robins JM (1989). On the variance estimator for the
        Mantel-Haenszel risk difference. Biometrics 45(4):1323-1324.
+    .. [5] Deeks JJ, Higgins JPT (2010). Statistical algorithms in Review Manager 5.
+       Cochrane Statistical Methods Group.
 
     Examples
     --------
@@ -170,20 +207,42 @@ class MantelHaenszel:
     >>> rr = mp.RiskRatio(events1=[10, 20], n1=[50, 80], events2=[5, 9], n2=[50, 80])
     >>> str(mp.MantelHaenszel().fit(rr).back_transform())
     'RR 2.14 [1.19, 3.85]'
+    >>> mp.MantelHaenszel(random=True, convention="revman5").fit(rr).tau2
+    0.0
     """
 
     level: float
+    random_effects: bool
+    #: The τ² estimator: DerSimonian–Laird (from the Q around the MH estimate)
+    #: when ``random_effects``, None otherwise.
+    tau2: DerSimonianLaird | None
+    #: The tables of zero-cell studies in the MH sums of RR and OR: ``"raw"`` or
+    #: ``"corrected"`` (from the convention).
+    tables: str
     #: How the model weights studies (see :class:`~metapool.models.Model`).
     weighting: ClassVar[str] = "mantel-haenszel"
-    #: The CI of the pooled effect: Wald z with the MH variance.
+    #: The CI of the pooled effect: Wald z.
     ci: ClassVar[str] = "z"
-    #: A common-effect model: no τ².
-    random_effects: ClassVar[bool] = False
-    tau2: ClassVar[None] = None
 
-    def __init__(self, *, level: float = 0.95, convention: str | Convention | None = None) -> None:
-        get_convention(convention, "MantelHaenszel")  # checked; no setting differs yet
-        self.__attrs_init__(level=check_level("MantelHaenszel", level))
+    def __init__(
+        self,
+        *,
+        random: bool = False,
+        level: float = 0.95,
+        convention: str | Convention | None = None,
+    ) -> None:
+        if not isinstance(random, bool):
+            raise MetapoolTypeError(
+                "The 'random' parameter of MantelHaenszel must be a bool. "
+                f"Got {type(random).__name__} instead."
+            )
+        conv = get_convention(convention, "MantelHaenszel")
+        self.__attrs_init__(
+            level=check_level("MantelHaenszel", level),
+            random_effects=random,
+            tau2=DerSimonianLaird() if random else None,
+            tables=conv.mh_tables,
+        )
 
     def accepts(self, effects: EffectSet) -> bool:
         """Risk ratios, odds ratios and risk differences with their 2×2 tables."""
@@ -198,6 +257,12 @@ class MantelHaenszel:
             )
         a, n1, c, n2 = _tables(effects)
         measure = effects.measure.code
+        revman = self.tables == "corrected"
+        if revman and measure in ("RR", "OR"):
+            positions = np.asarray(getattr(effects, "corrected", ()), dtype=np.int64)
+            corrected = np.isin(effects.index, positions)
+            add = np.where(corrected, float(getattr(effects, "continuity", 0.5)), 0.0)
+            a, c, n1, n2 = a + add, c + add, n1 + 2 * add, n2 + 2 * add
         if measure in ("RR", "OR") and (
             a.sum() == 0
             or c.sum() == 0
@@ -208,27 +273,69 @@ class MantelHaenszel:
                 "no events (or only events) in every study."
             )
         estimate, se, mh_w = _mh_estimate(measure, a, n1, c, n2)
-        dz = double_zero_mask(a, n1, c, n2)
         notes: tuple[str, ...] = ()
-        if dz.any():
-            listed = ", ".join(
-                study_name(int(effects.index[i]), effects.labels[i]) for i in np.flatnonzero(dz)
-            )
-            notes = (f"double-zero studies ({listed}) are left out of Q (as metafor)",)
-        y, v = effects.yi[~dz], effects.vi[~dz]
+        if revman:
+            out = np.zeros(effects.k, dtype=bool)  # RevMan: every study shown is in Q
+            if measure in ("RR", "OR") and np.any(add > 0):
+                notes = ("the 0.5-corrected tables of zero-cell studies enter the MH sums",)
+        else:
+            ra, rn1, rc, rn2 = _tables(effects)
+            out = double_zero_mask(ra, rn1, rc, rn2)
+            if out.any():
+                listed = ", ".join(
+                    study_name(int(effects.index[i]), effects.labels[i])
+                    for i in np.flatnonzero(out)
+                )
+                notes = (f"double-zero studies ({listed}) are left out of Q (as metafor)",)
+        y, v = effects.yi[~out], effects.vi[~out]
         # With fewer than two studies in Q there is no heterogeneity to measure (as metafor).
         q = float(max(0.0, (((y - estimate) ** 2) / v).sum())) if y.size > 1 else 0.0
+        q_df = max(0, int(y.size) - 1)
+        if not self.random_effects:
+            return _two_by_two_result(
+                self,
+                effects,
+                method="Mantel-Haenszel common-effect model",
+                estimate=estimate,
+                se=se,
+                q=q,
+                q_df=q_df,
+                weights=mh_w,
+                notes=notes,
+            )
+        tau2 = mh_random_tau2(q, v)
+        w = np.zeros(effects.k)
+        w[~out] = 1.0 / (v + tau2)
         return _two_by_two_result(
             self,
             effects,
-            method="Mantel-Haenszel common-effect model",
-            estimate=estimate,
-            se=se,
+            method="Mantel-Haenszel random-effects model (DerSimonian-Laird tau^2 from the MH Q)",
+            estimate=float((w * np.where(out, 0.0, effects.yi)).sum() / w.sum()),
+            se=float(1.0 / math.sqrt(w.sum())),
             q=q,
-            q_df=max(0, int(y.size) - 1),
-            weights=mh_w,
+            q_df=q_df,
+            weights=w,
             notes=notes,
+            tau2=tau2,
         )
+
+
+def mh_random_tau2(q: float, vi: Array) -> float:
+    """DerSimonian–Laird τ² from Cochran's Q around the MH estimate (RevMan's "M-H, Random").
+
+    ``τ² = max(0, (Q - (k - 1)) / (Σw - Σw²/Σw))`` with ``w = 1/vi``; 0 for ``k < 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(mh_random_tau2(5.0, np.array([0.1, 0.2, 0.4])), 6)
+    0.3
+    """
+    w = 1.0 / np.asarray(vi, dtype=np.float64)
+    if w.size < 2:
+        return 0.0
+    denom = float(w.sum() - (w**2).sum() / w.sum())
+    return max(0.0, (q - (w.size - 1)) / denom) if denom > 0 else 0.0
 
 
 @attrs.frozen(init=False)
