@@ -159,6 +159,19 @@ def main() -> list[Path]:
         "forest_bcg_subgroups.png",
     )
 
+    # RevMan 5's Mantel-Haenszel risk ratio with a double-zero study: "Not estimable".
+    niel = dataset("nielweise2007_rr")
+    niel_rr = mp.RiskRatio(**niel["input"], labels=niel["labels"], convention="revman5")
+    keep(
+        mp.forest_plot(
+            mp.MantelHaenszel(convention="revman5").fit(niel_rr),
+            group_names=("Anti-infective", "Standard"),
+            label_experimental="Favours anti-infective",
+            label_control="Favours standard",
+        ),
+        "forest_nielweise_not_estimable.png",
+    )
+
     # 48 studies without arm-level data, sorted by effect.
     bd = revman.fit(generic("bangertdrowns2004", "SMD"))
     keep(

@@ -67,6 +67,41 @@ _PLAIN_NUMBERS = frozenset({float, int, np.float64, np.float32, np.int64, np.int
 _SHOWN_COLUMNS = 8
 
 
+class _StudyValues(Mapping[str, float]):
+    """A read-only, hashable, picklable mapping of a study's input values."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        self._items = {str(k): float(v) for k, v in items.items()}
+
+    def __getitem__(self, key: str) -> float:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    def __reduce__(self) -> tuple[type[_StudyValues], tuple[dict[str, float]]]:
+        return (type(self), (self._items,))
+
+
+def _study_values(value: Mapping[str, Any] | None) -> Mapping[str, float] | None:
+    """A study's recorded input values, read-only, as floats (None stays None)."""
+    return None if value is None else _StudyValues(value)
+
+
 @attrs.frozen(kw_only=True)
 class ExcludedStudy:
     """A study left out of an analysis, and why.
@@ -80,15 +115,22 @@ class ExcludedStudy:
         The study's label (``""`` when the label itself was missing).
     reason : str
         Why it was excluded.
+    values : Mapping[str, float] or None
+        The study's input values (e.g. ``events1``, ``n1``, ``events2``, ``n2``)
+        when they were read but give no estimable effect (a double-zero study of
+        a risk ratio): forest plots show them in RevMan's "Not estimable" row and
+        add them into the totals. None when they are not recorded (a study left
+        out for a missing value). Read-only.
     """
 
     index: int
     label: str
     reason: str
+    values: Mapping[str, float] | None = attrs.field(default=None, converter=_study_values)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-safe representation."""
-        return fields_to_dict(self)
+        """JSON-safe representation (``values`` only when recorded)."""
+        return fields_to_dict(self, skip=() if self.values is not None else ("values",))
 
     @property
     def name(self) -> str:

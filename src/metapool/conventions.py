@@ -24,11 +24,14 @@ Each setting, as ``"metafor"`` (the default) / ``"revman5"``; ``"revman-web"`` i
 * every participant had the event, RR and OR (``all_events``): a double-zero
   study (``"double-zero"``) / the same; ``"revman-web"``: RR = OR = 1 with the SE
   from the corrected cells, pooled (``"null"``).
-* MD with an arm of n = 1 (``md_min_n``): refused, 2 (the SD of one value is
-  undefined) / computed with the SD as entered, 1.
+* MD and SMD with an arm of n = 1 (``md_min_n``): refused, 2 (the SD of one
+  value is undefined) / computed with the SD as entered, 1 (the SMD needs
+  n1 + n2 >= 3 for its pooled SD).
 * Mantel–Haenszel tables of zero-cell studies, RR and OR (``mh_tables``): raw
   counts (``"raw"``) / the 0.5-corrected tables, N + 2, in the sums
-  (``"corrected"``); the RD uses the raw counts under both.
+  (``"corrected"``); the RD uses the raw counts under both. Under
+  ``"revman-web"`` a study given RR = OR = 1 by the all-events rule enters the
+  sums with RR = OR = 1 (its R term equal to its S term, from the corrected table).
 * Mantel–Haenszel heterogeneity: Q around the MH estimate, under both.
 
 "M-H, Random" (``MantelHaenszel(random=True)``) takes DerSimonian–Laird's τ² from
@@ -84,8 +87,9 @@ class Convention:
         effect (RR = OR = 1) with the variance from the corrected cells and
         pooled (RevMan Web).
     md_min_n : int
-        Smallest arm size accepted by the mean difference: 2 (metafor: the SD of
-        one value is undefined) or 1 (RevMan: the SD as entered).
+        Smallest arm size accepted by the mean difference and the SMD: 2
+        (metafor: the SD of one value is undefined) or 1 (RevMan: the SD as
+        entered; the SMD also needs n1 + n2 >= 3 for its pooled SD).
     mh_tables : {"raw", "corrected"}
         The 2×2 tables of zero-cell studies in the Mantel–Haenszel sums of RR and
         OR: as given (metafor's ``rma.mh``) or with the continuity correction

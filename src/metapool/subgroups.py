@@ -31,8 +31,12 @@ from metapool.tau2 import Fixed
 __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
 
 
-def _group_cells(effects: EffectSet, groups: Any, data: Any) -> NDArray[Any]:
-    """The subgroup cell of each study analysed (``groups`` resolved and checked)."""
+def _group_cells(
+    effects: EffectSet, groups: Any, data: Any
+) -> tuple[NDArray[Any], dict[int, str | None]]:
+    """The subgroup cell of each study analysed (``groups`` resolved and checked), and
+    the subgroup of each study the effect set excluded, by its index, when ``groups``
+    has one entry per study as given (None for a missing one)."""
     owner = "subgroup_analysis"
     if isinstance(groups, str):
         if data is None:
@@ -54,22 +58,35 @@ def _group_cells(effects: EffectSet, groups: Any, data: Any) -> NDArray[Any]:
         groups = data[groups]
     cells, _ = read_cells(owner, "'groups'", groups)
     k, n_given = effects.k, effects.k + len(effects.excluded)
-    if cells.size == n_given and n_given != k:
-        return cells[effects.index]  # groups given for the input as passed
+    if cells.size == n_given and n_given != k:  # groups given for the input as passed
+        known = {
+            e.index: _group_name(cells[e.index])
+            if cell_kind(cells[e.index]) not in ("missing", "marker")
+            else None
+            for e in effects.excluded
+            if 0 <= e.index < cells.size
+        }
+        return cells[effects.index], known
     if cells.size != k:
         given = f" ({n_given} as given, {n_given - k} excluded)" if n_given != k else ""
         raise InvalidDataError(
             f"subgroup_analysis: 'groups' has {cells.size} entries but the effect set has "
             f"{k} studies{given}; give the subgroup of each study."
         )
-    return cells
+    return cells, {}
+
+
+def _group_name(value: Any) -> str:
+    """A subgroup cell as the subgroup's name."""
+    return str(value.item() if isinstance(value, np.generic) else value)
 
 
 def _membership(
     effects: EffectSet, groups: Any, data: Any, nan_policy: str
-) -> tuple[list[str], NDArray[np.bool_], tuple[ExcludedStudy, ...]]:
-    """Each study's subgroup label, which studies are kept, and those left out."""
-    cells = _group_cells(effects, groups, data)
+) -> tuple[list[str], NDArray[np.bool_], tuple[ExcludedStudy, ...], dict[int, str | None]]:
+    """Each study's subgroup label, which studies are kept, those left out, and the
+    subgroups of the studies the effect set excluded (where known, by index)."""
+    cells, known = _group_cells(effects, groups, data)
     kinds = [cell_kind(v) for v in cells]
     who = [study_name(int(i), lab) for i, lab in zip(effects.index, effects.labels, strict=True)]
     if "marker" in kinds:
@@ -101,8 +118,8 @@ def _membership(
             raise InvalidDataError(
                 "subgroup_analysis: every study has a missing subgroup; nothing is left."
             )
-    labels = [str(v.item() if isinstance(v, np.generic) else v) for v in cells[~missing]]
-    return labels, ~missing, excluded
+    labels = [_group_name(v) for v in cells[~missing]]
+    return labels, ~missing, excluded, known
 
 
 def _leave_out(
@@ -224,7 +241,7 @@ def subgroup_analysis(
         )
     common_tau2 = bool(common_tau2)
     nan_policy = check_choice(owner, "nan_policy", nan_policy, ("raise", "omit"))
-    membership, keep, omitted = _membership(effects, groups, data, nan_policy)
+    membership, keep, omitted, known = _membership(effects, groups, data, nan_policy)
     if omitted:
         effects = _leave_out(effects, keep, omitted)
     names = list(dict.fromkeys(membership))
@@ -292,4 +309,5 @@ def subgroup_analysis(
         and overall.converged
         and all(r.converged for r in results.values()),
         excluded=effects.excluded,
+        excluded_membership=tuple(known.get(e.index) for e in effects.excluded),
     )

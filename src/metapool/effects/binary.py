@@ -226,6 +226,7 @@ class _BinaryEffect(EffectSet):
                     label=lab[i],
                     reason="double-zero study (no events, or only events, in both arms): "
                     f"{cls._measure_name} not estimable",
+                    values={name: arr[name][i] for name in _ARMS},
                 )
                 for i in np.flatnonzero(dzm)
             )

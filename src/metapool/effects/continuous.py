@@ -288,7 +288,8 @@ class SMD(_ContinuousEffect):
     Raises
     ------
     InvalidDataError
-        For an SD <= 0, an n < 2, an infinite value, a missing value (with
+        For an SD <= 0, an n < 2 (an n of 1 under the RevMan conventions, with
+        n1 + n2 >= 3), an infinite value, a missing value (with
         ``nan_policy="raise"``), unequal lengths, a single value among per-study
         values, pandas inputs with different indexes, a column not in ``data``,
         or an effect or variance that is not finite (e.g. SDs so small that the
@@ -391,9 +392,20 @@ class SMD(_ContinuousEffect):
             ("LS", "UB", "revman"),
         )
         values = dict(zip(_ARMS, (mean1, sd1, n1, mean2, sd2, n2), strict=True))
-        prep = _prepare_arms(owner, values, data, labels, nan_policy)
+        # RevMan computes an arm of one participant (the pooled SD needs N >= 3; with
+        # N = 3 its approximate correction 1 - 3/(4N - 9) is 0, so g = 0).
+        prep = _prepare_arms(owner, values, data, labels, nan_policy, conv.md_min_n)
         a = prep.arrays
         n1a, n2a = a["n1"], a["n2"]
+        require(
+            owner,
+            "n1",
+            n1a,
+            n1a + n2a >= 3,
+            "n1 + n2 >= 3 (the pooled SD)",
+            prep.labels,
+            prep.index,
+        )
         big_n = n1a + n2a
         m = big_n - 2
         j = hedges_correction(m, correction)

@@ -415,6 +415,7 @@ class _RateComparison(EffectSet):
                     index=int(idx[i]),
                     label=lab[i],
                     reason=f"double-zero study (no events in either group): {code} not estimable",
+                    values={name: arr[name][i] for name in _ARMS},
                 )
                 for i in np.flatnonzero(dzm)
             )

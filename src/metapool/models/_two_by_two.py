@@ -34,13 +34,20 @@ Array = NDArray[np.float64]
 
 
 def _mh_estimate(
-    measure: str, a: Array, n1: Array, c: Array, n2: Array
+    measure: str, a: Array, n1: Array, c: Array, n2: Array, null: Array | None = None
 ) -> tuple[float, float, Array]:
-    """MH estimate (log scale for RR/OR), its SE, and each study's MH weight."""
+    """MH estimate (log scale for RR/OR), its SE, and each study's MH weight.
+
+    ``null`` marks RR/OR studies given the null effect (RevMan Web's all-events
+    rule): their ``R`` term is set to their ``S`` term (RR = OR = 1, with the MH
+    weight of their corrected table) in the estimate; the variance keeps the tables.
+    """
     b, d = n1 - a, n2 - c
     n = n1 + n2
     if measure == "OR":
         r, s = a * d / n, b * c / n
+        if null is not None:
+            r = np.where(null, s, r)
         sr, ss = r.sum(), s.sum()
         p, q = (a + d) / n, (b + c) / n
         var = (
@@ -51,6 +58,8 @@ def _mh_estimate(
         return math.log(sr / ss), math.sqrt(var), s
     if measure == "RR":
         r, s = a * n2 / n, c * n1 / n
+        if null is not None:
+            r = np.where(null, s, r)
         sr, ss = r.sum(), s.sum()
         var = ((n1 * n2 * (a + c) - a * c * n) / n**2).sum() / (sr * ss)
         return math.log(sr / ss), math.sqrt(var), s
@@ -272,7 +281,11 @@ class MantelHaenszel:
                 f"MantelHaenszel: the pooled {measure} is not estimable because one arm has "
                 "no events (or only events) in every study."
             )
-        estimate, se, mh_w = _mh_estimate(measure, a, n1, c, n2)
+        null = None
+        if revman and measure in ("RR", "OR") and getattr(effects, "all_events", "") == "null":
+            ra, rn1, rc, rn2 = _tables(effects)
+            null = (ra == rn1) & (rc == rn2)  # RevMan Web: RR = OR = 1 in the MH sums too
+        estimate, se, mh_w = _mh_estimate(measure, a, n1, c, n2, null)
         notes: tuple[str, ...] = ()
         if revman:
             out = np.zeros(effects.k, dtype=bool)  # RevMan: every study shown is in Q

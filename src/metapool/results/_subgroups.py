@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +116,10 @@ class SubgroupTest:
         )
 
 
+def _names(value: Iterable[str | None]) -> tuple[str | None, ...]:
+    return tuple(value)
+
+
 def _read_only(mapping: Mapping[str, MetaResult]) -> Mapping[str, MetaResult]:
     return MappingProxyType(dict(mapping))
 
@@ -147,6 +151,12 @@ class SubgroupResult:
         Studies left out of every fit: by the effect set, and by ``nan_policy="omit"``
         for a missing subgroup (``index`` is the 0-based row as given). The same as
         ``overall.excluded``.
+    excluded_membership : tuple of (str or None)
+        The subgroup of each study in ``excluded``, in its order: known when
+        ``groups`` was given with one entry per study as given (the effect set's
+        excluded studies included), None otherwise (and for a missing subgroup).
+        Forest plots place RevMan's "Not estimable" rows (double-zero studies)
+        in their subgroup with it.
     """
 
     results: Mapping[str, MetaResult] = attrs.field(converter=_read_only)
@@ -158,6 +168,7 @@ class SubgroupResult:
     tau2: float | None
     converged: bool = True
     excluded: tuple[ExcludedStudy, ...] = ()
+    excluded_membership: tuple[str | None, ...] = attrs.field(default=(), converter=_names)
 
     @property
     def groups(self) -> tuple[str, ...]:

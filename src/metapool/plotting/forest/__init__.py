@@ -47,6 +47,7 @@ def forest_plot(
     extra_columns: Mapping[str, Sequence[Any]] | None = None,
     prediction: bool = False,
     show_excluded: bool = True,
+    show_not_estimable: bool = True,
     overall: bool = True,
     xlim: Sequence[float] | None = None,
     xticks: Sequence[float] | None = None,
@@ -112,8 +113,23 @@ def forest_plot(
         shares within each subgroup. Use it when the subgroups are different
         outcomes of the same trials, which must not be pooled together.
     show_excluded : bool, default True
-        List the studies the analysis left out (e.g. double-zero studies) as
-        "Not estimable", as RevMan does (not in subgroup plots).
+        List the studies the analysis left out as "Not estimable", as RevMan
+        does; False leaves every one of them out (the not-estimable ones too).
+    show_not_estimable : bool, default True
+        Show RevMan's "Not estimable" rows: studies whose data were read but
+        give no effect (double-zero studies dropped under
+        ``convention="revman5"`` or ``"revman-web"``, whose arm data
+        :class:`~metapool.ExcludedStudy` records in ``values``). Such a row has
+        the study's arm data, "Not estimable" in the effect column, no weight
+        and no square; it stands among the studies in the order of the input
+        (after them with ``sort_by``), and its events and totals are added into
+        the Total (or Subtotal) and "Total events" rows, as in RevMan. In a
+        subgroup plot it goes into its subgroup when the subgroup analysis
+        knows it, i.e. when ``groups`` was given with one entry per study as
+        given to the effect set (:attr:`SubgroupResult.excluded_membership`;
+        a subgroup of such studies only gets a "Not estimable" subtotal);
+        otherwise it is not shown, and not counted. False leaves these rows
+        (and their counts) out.
     xlim : (float, float), optional
         Axis limits on the natural scale (ratios, not log ratios). Default: a
         symmetric RevMan scale around the line of no effect that holds every
@@ -285,6 +301,7 @@ def forest_plot(
     for name, flag in (
         ("prediction", prediction),
         ("show_excluded", show_excluded),
+        ("show_not_estimable", show_not_estimable),
         ("overall", overall),
         ("higher_is_better", higher_is_better),
     ):
@@ -316,6 +333,7 @@ def forest_plot(
         group_names=group_names,
         prediction=prediction,
         show_excluded=show_excluded,
+        show_not_estimable=show_not_estimable,
         subtotals_only=not overall,
         measure_label=measure_label,
         arm_decimals=arm_decimals,

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._data import is_missing
+from metapool._data import ExcludedStudy, is_missing
 from metapool._validation import study_name
 from metapool.exceptions import InvalidParameterError, MetapoolTypeError
 from metapool.plotting._checks import check_limits, check_ticks
@@ -438,21 +438,32 @@ class _Builder:
             weight=weight,
         )
 
+    def arm_sum(self, key: str, positions: list[int], extra: Sequence[ExcludedStudy]) -> str:
+        """The total of an arm column over studies and not-estimable rows."""
+        total = float(self.arms[key][positions].sum())
+        return fmt_data(total + sum(e.values[key] for e in extra if e.values is not None))
+
     def pooled_rows(
-        self, result: MetaResult, positions: list[int], name: str, gid: str
+        self,
+        result: MetaResult | None,
+        positions: list[int],
+        name: str,
+        gid: str,
+        extra: Sequence[ExcludedStudy] = (),
     ) -> list[Row]:
-        pct = level_percent(result.level)
-        weight = float(self.weights[positions].sum())
-        cells = {"study": f"{name} ({pct}% CI)", "weight": _weight_text(weight)}
+        """The total (or subtotal) row and its "Total events" row; ``extra`` are the
+        not-estimable studies shown among them, whose counts are added in (as
+        RevMan). ``result`` is None for a subgroup of not-estimable studies only."""
+        level = self.overall.level if result is None else result.level
+        cells = {"study": f"{name} ({level_percent(level)}% CI)"}
+        if result is not None:
+            cells["weight"] = _weight_text(float(self.weights[positions].sum()))
         if self.arm_kind is not None:
             for key in ("n1", "n2"):
-                cells[key] = fmt_data(float(self.arms[key][positions].sum()))
-        ci = result.ci
-        effect = (
-            self.effect_parts(result.estimate, ci.low, ci.high)
-            if ci.estimable and math.isfinite(result.estimate)
-            else None
-        )
+                cells[key] = self.arm_sum(key, positions, extra)
+        effect = None
+        if result is not None and result.ci.estimable and math.isfinite(result.estimate):
+            effect = self.effect_parts(result.estimate, result.ci.low, result.ci.high)
         if effect is None:
             cells["effect"] = "Not estimable"
         rows = [
@@ -462,16 +473,13 @@ class _Builder:
                 cells=cells,
                 effect=effect,
                 bold=True,
-                estimate=result.estimate,
-                low=ci.low,
-                high=ci.high,
+                estimate=None if result is None else result.estimate,
+                low=None if result is None else result.ci.low,
+                high=None if result is None else result.ci.high,
             )
         ]
         if self.arm_kind == "binary" and self.show_events:
-            events = {
-                key: fmt_data(float(self.arms[key][positions].sum()))
-                for key in ("events1", "events2")
-            }
+            events = {key: self.arm_sum(key, positions, extra) for key in ("events1", "events2")}
             rows.append(
                 Row(kind="events", gid=f"events-{gid}", cells={"study": "Total events", **events})
             )
@@ -495,15 +503,41 @@ class _Builder:
             high=pi.high,
         )
 
-    def excluded_rows(self) -> list[Row]:
-        return [
-            Row(
-                kind="excluded",
-                gid=f"excluded-{j}",
-                cells={"study": _cell_text(e.label), "effect": "Not estimable"},
-            )
-            for j, e in enumerate(self.overall.excluded)
-        ]
+    def is_not_estimable(self, e: ExcludedStudy) -> bool:
+        """Whether ``e`` is one of RevMan's "Not estimable" rows: a study whose data
+        were read (and recorded) but give no effect, e.g. a double-zero study."""
+        values = e.values
+        return values is not None and "not estimable" in e.reason and set(self.arms) <= set(values)
+
+    def excluded_row(self, j: int, e: ExcludedStudy) -> Row:
+        """The row of excluded study ``j``: "Not estimable", no weight and no square;
+        with its arm data when recorded (a not-estimable study)."""
+        cells = {"study": _cell_text(e.label)}
+        if self.is_not_estimable(e) and e.values is not None:
+            for key in self.arms:
+                decimals = self.arm_decimals if key[:-1] in ("mean", "sd") else None
+                cells[key] = fmt_data(e.values[key], decimals)
+        cells["effect"] = "Not estimable"
+        return Row(kind="excluded", gid=f"excluded-{j}", cells=cells)
+
+
+def _study_rows(
+    b: _Builder,
+    positions: list[int],
+    excluded: Sequence[tuple[int, ExcludedStudy]],
+    sort_by: str | Sequence[Any] | None,
+) -> list[Row]:
+    """The rows of the studies at ``positions`` and of the ``excluded`` studies
+    (``(j, study)``, ``j`` its position in ``overall.excluded``): in the order of
+    the input (by ``ExcludedStudy.index`` and ``effects.index``), or sorted by
+    ``sort_by`` with the excluded studies last."""
+    overall = b.overall
+    order = _study_order(positions, sort_by, overall.weights, overall.yi)
+    studies = [(int(overall.effects.index[i]), b.study_row(i)) for i in order]
+    others = [(e.index, b.excluded_row(j, e)) for j, e in excluded]
+    if sort_by is None:
+        return [row for _, row in sorted(studies + others, key=lambda t: t[0])]
+    return [row for _, row in studies + others]
 
 
 def _check_decimals(name: str, value: object) -> int:
@@ -544,6 +578,7 @@ def forest_content(
     group_names: tuple[str, str] = ("Experimental", "Control"),
     prediction: bool = False,
     show_excluded: bool = True,
+    show_not_estimable: bool = True,
     measure_label: str | None = None,
     arm_decimals: int | None = None,
     subtotals_only: bool = False,
@@ -601,6 +636,14 @@ def forest_content(
         frozenset(name for name, values in b.extra.items() if all(map(_is_number, values))),
     )
     b.show_events = any(c.key in ("events1", "events2") for c in cols)
+    # The excluded studies shown (j: position in overall.excluded): RevMan's "Not
+    # estimable" rows, with their data and counted in the totals, and the others.
+    shown = [
+        (j, e)
+        for j, e in enumerate(overall.excluded)
+        if show_excluded and (show_not_estimable or not b.is_not_estimable(e))
+    ]
+    counted: list[ExcludedStudy] = []  # not-estimable rows drawn, added into the totals
     rows: list[Row] = []
     footers: list[tuple[str, str]] = []
     if isinstance(obj, SubgroupResult):
@@ -608,8 +651,20 @@ def forest_content(
         if not show_total:  # subtotals only: weights within each subgroup, as RevMan
             for name, res in obj.results.items():
                 b.weights[member == name] = res.weights
-        for g, (name, res) in enumerate(obj.results.items(), start=1):
+        # A not-estimable study goes into its subgroup when that is known (groups
+        # given for every study as given); other excluded studies are not shown.
+        known = obj.excluded_membership if len(obj.excluded_membership) == len(obj.excluded) else ()
+        by_group: dict[str, list[tuple[int, ExcludedStudy]]] = {}
+        for j, e in shown:
+            group = known[j] if known else None
+            if group is not None and b.is_not_estimable(e):
+                by_group.setdefault(group, []).append((j, e))
+        blocks: list[tuple[str, MetaResult | None]] = list(obj.results.items())
+        blocks += [(name, None) for name in by_group if name not in obj.results]
+        for g, (name, sub) in enumerate(blocks, start=1):
             positions = [int(i) for i in np.flatnonzero(member == name)]
+            extra = by_group.get(name, [])
+            counted += [e for _, e in extra]
             rows.append(
                 Row(
                     kind="subgroup",
@@ -618,42 +673,30 @@ def forest_content(
                     bold=True,
                 )
             )
+            rows.extend(_study_rows(b, positions, extra, sort_by))
             rows.extend(
-                b.study_row(i)
-                for i in _study_order(positions, sort_by, overall.weights, overall.yi)
-            )
-            rows.extend(b.pooled_rows(res, positions, "Subtotal", f"subgroup-{g}-pooled"))
-            rows.append(
-                Row(
-                    kind="note",
-                    gid=f"heterogeneity-{g}",
-                    cells={"study": tidy_note(res.revman_heterogeneity())},
+                b.pooled_rows(
+                    sub, positions, "Subtotal", f"subgroup-{g}-pooled", [e for _, e in extra]
                 )
             )
+            notes = (
+                (sub.revman_heterogeneity(), sub.revman_overall_effect())
+                if sub is not None
+                else ("Heterogeneity: Not applicable", "Test for overall effect: Not applicable")
+            )
             rows.append(
-                Row(
-                    kind="note",
-                    gid=f"overall-effect-{g}",
-                    cells={"study": tidy_note(res.revman_overall_effect())},
-                )
+                Row(kind="note", gid=f"heterogeneity-{g}", cells={"study": tidy_note(notes[0])})
+            )
+            rows.append(
+                Row(kind="note", gid=f"overall-effect-{g}", cells={"study": tidy_note(notes[1])})
             )
             rows.append(Row(kind="blank", gid=f"blank-{g}", height=0.6))
     else:
-        order = _study_order(list(range(overall.k)), sort_by, overall.weights, overall.yi)
-        study_rows = [b.study_row(i) for i in order]
-        excluded = b.excluded_rows() if show_excluded else []
-        if excluded and sort_by is None:
-            # Back in the order of the input: kept studies by their original index.
-            position = [int(p) for p in overall.effects.index] + [e.index for e in overall.excluded]
-            merged = study_rows + excluded
-            rows.extend(
-                r for _, r in sorted(zip(position, merged, strict=True), key=lambda t: t[0])
-            )
-        else:
-            rows.extend(study_rows + excluded)
+        counted = [e for _, e in shown if b.is_not_estimable(e)]
+        rows.extend(_study_rows(b, list(range(overall.k)), shown, sort_by))
         rows.append(Row(kind="blank", gid="blank-total", height=0.5))
     if show_total:
-        rows.extend(b.pooled_rows(overall, list(range(overall.k)), "Total", "total"))
+        rows.extend(b.pooled_rows(overall, list(range(overall.k)), "Total", "total", counted))
         if prediction:
             pi_row = b.prediction_row(overall)
             if pi_row is not None:
