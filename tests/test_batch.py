@@ -52,7 +52,9 @@ def test_random_effects_batch_equals_loop(n, k, seed, tau2, ci, prediction):
             assert np.isclose(b.low[i], r.low, rtol=TOL, atol=scale, equal_nan=True), name
             assert np.isclose(b.high[i], r.high, rtol=TOL, atol=scale, equal_nan=True), name
         assert batch.df == one.df
-        assert bool(batch.converged[i]) and one.converged
+        assert bool(batch.converged[i]) == one.converged
+        # REML-FS may not converge (Fisher scoring can oscillate; it says so)
+        assert one.converged or tau2 == "REML-FS"
 
 
 def test_common_effect_batch_equals_loop_and_keeps_the_batch_shape():

@@ -314,10 +314,13 @@ def meta_data(min_k: int = 3, max_k: int = 20) -> st.SearchStrategy[tuple[np.nda
     return shared_meta_data(min_k, max_k, log_v=(-2.0, 1.0), spreads=(0.0, 0.3, 2.0))
 
 
+#: REML-FS is left out of the law below: it stops at an absolute |change| < 1e-8 (RevMan
+#: Web's rule) and may oscillate without converging, so the two code paths can stop one
+#: Fisher step apart, further apart than TOL (tests/test_tau2_fisher_scoring.py checks it).
 @FAST
 @given(
     data=meta_data(),
-    name=st.sampled_from(mp.tau2.available()),
+    name=st.sampled_from([n for n in mp.tau2.available() if n != "REML-FS"]),
     ci=st.sampled_from(["z", "hksj", "hksj-adhoc", "t"]),
     empty=st.sampled_from(["mapping", "array"]),
 )

@@ -24,6 +24,13 @@ from metapool.tau2._qsolve import generalized_q
 from tests._strategies import meta_data
 
 ESTIMATORS = mp.tau2.available()
+#: The laws of scale and of convergence hold for the estimators that solve to a tolerance
+#: relative to the data. REML-FS (REMLFisherScoring) is left out of those two tests by
+#: design: it stops as RevMan Web does, at |change| < 1e-8 in the squared units of the
+#: effect, so rescaling the data moves where it stops, and with τ² ~ 1e4 (or where Fisher
+#: scoring oscillates) it does not converge, which it reports (test_stability checks the
+#: warning; tests/test_tau2_fisher_scoring.py the rest).
+SCALE_FREE = tuple(name for name in ESTIMATORS if name != "REML-FS")
 TOL = 1e-8
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -49,7 +56,7 @@ def test_permutation_invariance(data, name, seed):
 @FAST
 @given(
     data=meta_data(),
-    name=st.sampled_from(ESTIMATORS),
+    name=st.sampled_from(SCALE_FREE),
     shift=st.floats(-100, 100),
     scale=st.floats(0.01, 100),
 )
@@ -74,7 +81,7 @@ def test_location_and_scale_equivariance(data, name, shift, scale):
 @FAST
 @given(
     data=meta_data(),
-    name=st.sampled_from(ESTIMATORS),
+    name=st.sampled_from(SCALE_FREE),
     ci=st.sampled_from(["z", "hksj", "hksj-adhoc", "t"]),
 )
 def test_tau2_nonnegative_converged_and_ci_contains_estimate(data, name, ci):
@@ -171,10 +178,14 @@ def test_batched_equals_looped(n, k, name, seed):
     yi = rng.normal(0, 1, (n, k)) * np.sqrt(vi) + rng.normal(0, rng.choice([0, 0.5, 3]), (n, k))
     est = mp.tau2.get(name)
     batch = est.estimate(yi, vi)
-    loop = np.array([float(est.estimate(yi[i], vi[i]).tau2) for i in range(n)])
+    fits = [est.estimate(yi[i], vi[i]) for i in range(n)]
+    loop = np.array([float(fit.tau2) for fit in fits])
     scale = vi.mean(axis=-1)
     assert np.all(np.abs(batch.tau2 - loop) <= TOL * (loop + scale))
-    assert batch.converged.shape == (n,) and batch.converged.all()
+    assert batch.converged.shape == (n,)
+    assert batch.converged.tolist() == [bool(fit.converged) for fit in fits]
+    # REML-FS may not converge (Fisher scoring can oscillate; it says so): see SCALE_FREE
+    assert batch.converged.all() or name not in SCALE_FREE
     # The pooled inference and the Q-profile interval are batched too.
     pooled = pool(yi, vi, batch.tau2, "hksj", 0.95)
     for i in range(n):

@@ -26,6 +26,11 @@ import metapool as mp
 from metapool.tau2._likelihood import log_likelihood
 
 CI_METHODS = ("z", "hksj", "hksj-adhoc", "t")
+#: Estimators that solve to a tolerance relative to the data. REML-FS (REMLFisherScoring,
+#: RevMan Web's REML) stops at an absolute |change| < 1e-8 by design, so the laws of scale
+#: below do not apply to it (at 1e126 it cannot converge, and says so: the tests above
+#: check the warning); nor does the likelihood-maximum law, which it misses by up to ~1e-8.
+SCALE_FREE = tuple(name for name in mp.tau2.available() if name != "REML-FS")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 METAPOOL_ERRORS = (mp.exceptions.MetapoolError, mp.exceptions.MetapoolTypeError)
 
@@ -105,6 +110,7 @@ def test_likelihood_estimators_find_the_maximum(
     data: tuple[np.ndarray, np.ndarray], reml: bool
 ) -> None:
     yi, vi = data
+    # (not REML-FS: it stops short of the maximum by design, see SCALE_FREE)
     estimator = mp.tau2.REML() if reml else mp.tau2.ML()
     fit = estimator.estimate(yi, vi)
     tau2 = float(fit.tau2)
@@ -188,7 +194,7 @@ def test_leave_one_out_and_influence(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=hostile(max_k=30),
-    name=st.sampled_from(mp.tau2.available()),
+    name=st.sampled_from(SCALE_FREE),
     exponent=st.integers(-420, 420),
 )
 def test_extreme_scales_give_the_rescaled_answer(
@@ -216,7 +222,7 @@ def test_extreme_scales_give_the_rescaled_answer(
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=hostile(max_k=30),
-    name=st.sampled_from(mp.tau2.available()),
+    name=st.sampled_from(SCALE_FREE),
     exponent=st.integers(-420, 420),
 )
 def test_meta_regression_at_extreme_scales(

@@ -121,8 +121,12 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(_CANONICAL.values()))
 
 
-def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2Estimator:
+def get(
+    estimator: str | Tau2Estimator, *, owner: str = "RandomEffects", parameter: str = "tau2"
+) -> Tau2Estimator:
     """Coerce a name (case-insensitive) or an estimator object to an estimator object.
+
+    ``owner`` and ``parameter`` name the class and the argument in error messages.
 
     Raises
     ------
@@ -136,20 +140,20 @@ def get(estimator: str | Tau2Estimator, *, owner: str = "RandomEffects") -> Tau2
         if cls is None:
             names = ", ".join(repr(n) for n in available())
             raise InvalidParameterError(
-                f"The 'tau2' parameter of {owner} must be one of {names} or a Tau2Estimator. "
-                f"Got {estimator!r} instead."
+                f"The '{parameter}' parameter of {owner} must be one of {names} or a "
+                f"Tau2Estimator. Got {estimator!r} instead."
             )
         instance: Tau2Estimator = cls()
         return instance
     if isinstance(estimator, type):
         raise MetapoolTypeError(
-            f"The 'tau2' parameter of {owner} must be an estimator object, not a class. "
+            f"The '{parameter}' parameter of {owner} must be an estimator object, not a class. "
             f"Got the class {estimator.__name__}; pass an instance instead: "
-            f"tau2={estimator.__name__}()."
+            f"{parameter}={estimator.__name__}()."
         )
     if not isinstance(estimator, Tau2Estimator):
         raise MetapoolTypeError(
-            f"The 'tau2' parameter of {owner} must be an estimator name or an object with a "
+            f"The '{parameter}' parameter of {owner} must be an estimator name or an object with a "
             f"'name' and an 'estimate(yi, vi, X=None)' method. Got {estimator!r} instead."
         )
     return estimator
