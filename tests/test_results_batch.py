@@ -43,8 +43,9 @@ def test_to_frame_adds_every_other_field(data) -> None:
     batch = mp.RandomEffects().fit_batch(yi[0], vi[0])
     frame = batch.to_frame()
     assert frame.columns[0] == "row" and frame["row"].tolist() == [0, 1, 2]
-    assert frame.columns[-8:].tolist() == [
-        "tau2_ci_low", "tau2_ci_high", "h2", "q", "q_df", "q_pvalue", "converged", "iterations",
+    assert frame.columns[-12:].tolist() == [
+        "tau2_ci_low", "tau2_ci_high", "i2_ci_low", "i2_ci_high", "h2", "h2_ci_low",
+        "h2_ci_high", "q", "q_df", "q_pvalue", "converged", "iterations",
     ]  # fmt: skip
     np.testing.assert_array_equal(frame["tau2_ci_high"], batch.tau2_ci.high)
     np.testing.assert_array_equal(frame["converged"], batch.converged)

@@ -16,6 +16,7 @@ import pytest
 import metapool as mp
 import metapool.batch
 import metapool.bias
+import metapool.grouped
 import metapool.regression
 import metapool.results
 import metapool.sensitivity
@@ -31,6 +32,7 @@ HOMES = {
     "Interval": [mp],
     "IntervalArray": [mp, metapool.sensitivity],
     "BatchResult": [mp, metapool.batch],
+    "GroupedResult": [mp, metapool.grouped],
     "MetaRegressionResult": [mp, metapool.regression],
     "Prediction": [mp, metapool.regression],
     "SubgroupResult": [mp, metapool.subgroups],
@@ -115,6 +117,9 @@ def _every_result() -> dict[str, Any]:
             "BackTransformed": res.back_transform(),
             "BatchResult": mp.RandomEffects().fit_batch(
                 np.tile(res.yi, (2, 1)), np.tile(res.vi, (2, 1))
+            ),
+            "GroupedResult": mp.fit_grouped(
+                {"g": [1, 1, 2], "yi": [0.1, 0.3, 0.2], "vi": [0.1, 0.1, 0.1]}, by="g"
             ),
             "MetaRegressionResult": reg,
             "Prediction": reg.predict({"ablat": [10, 50]}),

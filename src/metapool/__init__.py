@@ -41,6 +41,7 @@ from metapool.effects import (
     StandardizedMeanChange,
     escalc,
 )
+from metapool.grouped import GroupedResult, fit_grouped
 from metapool.models import CommonEffect, MantelHaenszel, Peto, RandomEffects
 from metapool.plotting import PlotStyle, forest_plot, funnel_plot
 from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
@@ -71,6 +72,7 @@ __all__ = [
     "EggerResult",
     "ExcludedStudy",
     "GenericEffect",
+    "GroupedResult",
     "IncidenceRate",
     "InfluenceResult",
     "Interval",
@@ -106,6 +108,7 @@ __all__ = [
     "egger_test",
     "escalc",
     "exceptions",
+    "fit_grouped",
     "forest_plot",
     "funnel_plot",
     "get_config",

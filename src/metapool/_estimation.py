@@ -19,7 +19,7 @@ from metapool.exceptions import ConvergenceWarning, MetapoolError, MetapoolTypeE
 from metapool.tau2._base import Tau2Estimator, Tau2Fit
 from metapool.tau2._moment import Fixed
 
-__all__ = ["checked", "estimate_tau2"]
+__all__ = ["checked", "estimate_tau2", "warn_not_converged"]
 
 Array = NDArray[np.float64]
 
@@ -32,8 +32,12 @@ def estimate_tau2(
     *,
     owner: str,
     where: str = "",
+    warn_stuck: bool = True,
 ) -> Tau2Fit:
     """τ² along the last axis, checked (:func:`checked`).
+
+    ``warn_stuck=False`` leaves the ConvergenceWarning to the caller (a chunked or
+    bucketed batch warns once, naming its own rows: :func:`warn_not_converged`).
 
     Rows whose variances need it are estimated on power-of-two rescaled data and
     the estimate scaled back (every estimator is scale-equivariant; the contract
@@ -44,15 +48,22 @@ def estimate_tau2(
     scale = power_of_two_scale(vi) if yi.size else np.ones(shape)
     if isinstance(estimator, Fixed) or bool(np.all(scale == 1.0)):
         fit = estimator.estimate(yi, vi) if X is None else estimator.estimate(yi, vi, X)
-        return checked(fit, owner, where, shape=shape)
+        return checked(fit, owner, where, shape=shape, warn_stuck=warn_stuck)
     unit = scale[..., None]
     y, v = yi / unit, vi / unit**2
     fit = estimator.estimate(y, v) if X is None else estimator.estimate(y, v, X)
-    fit = checked(fit, owner, where, shape=shape)
+    fit = checked(fit, owner, where, shape=shape, warn_stuck=warn_stuck)
     return attrs.evolve(fit, tau2=np.asarray(fit.tau2) * scale**2)
 
 
-def checked(fit: object, owner: str, where: str = "", *, shape: tuple[int, ...] = ()) -> Tau2Fit:
+def checked(
+    fit: object,
+    owner: str,
+    where: str = "",
+    *,
+    shape: tuple[int, ...] = (),
+    warn_stuck: bool = True,
+) -> Tau2Fit:
     """Check an estimator's output before a model uses it.
 
     Raises :class:`~metapool.exceptions.MetapoolTypeError` when ``estimate()``
@@ -87,16 +98,40 @@ def checked(fit: object, owner: str, where: str = "", *, shape: tuple[int, ...] 
             f"{owner}: the tau^2 estimator {fit.method!r} returned {got_value}{where}; "
             "an estimate must be finite and >= 0."
         )
-    stuck = ~np.asarray(fit.converged, dtype=bool)
-    if stuck.any():
-        if stuck.ndim == 0:
-            detail = f"after {int(np.asarray(fit.iterations))} iterations"
-        else:
-            rows = [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
-            detail = f"for {int(stuck.sum())} row(s), e.g. {rows}"
-        warn(
-            f"{owner}: the tau^2 estimator {fit.method!r} did not converge {detail}{where}; "
-            "the result is flagged converged=False.",
-            ConvergenceWarning,
-        )
+    if warn_stuck:
+        warn_not_converged(owner, fit.method, np.asarray(fit.converged), fit.iterations, where)
     return fit
+
+
+def warn_not_converged(
+    owner: str,
+    method: str,
+    converged: NDArray[np.bool_],
+    iterations: object = 0,
+    where: str = "",
+    *,
+    names: list[object] | None = None,
+) -> None:
+    """Warn (ConvergenceWarning) about the analyses whose τ² did not converge.
+
+    A batch names its rows by their index in ``converged`` (the first five), or by
+    ``names`` (one per flagged analysis, in order) when given.
+    """
+    stuck = ~np.asarray(converged, dtype=bool)
+    if not stuck.any():
+        return
+    if stuck.ndim == 0:
+        detail = f"after {int(np.asarray(iterations))} iterations"
+    else:
+        rows: list[object] = (
+            list(names[:5])
+            if names is not None
+            else [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
+        )
+        what = "analysis(es)" if names is not None else "row(s)"
+        detail = f"for {int(stuck.sum())} {what}, e.g. {rows}"
+    warn(
+        f"{owner}: the tau^2 estimator {method!r} did not converge {detail}{where}; "
+        "the result is flagged converged=False.",
+        ConvergenceWarning,
+    )

@@ -18,7 +18,7 @@ from metapool._conditioning import LIMIT, power_of_two_scale
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 from metapool.results import BatchResult
 
-__all__ = ["BatchResult", "check_batch"]
+__all__ = ["BatchResult", "check_batch", "out_of_range"]
 
 Array = NDArray[np.float64]
 
@@ -57,6 +57,26 @@ def _batch_array(owner: str, name: str, value: Any) -> Array:
     return np.asarray(raw, dtype=np.float64)
 
 
+#: What :func:`out_of_range` flags, for error messages.
+OUT_OF_RANGE = (
+    "outside the range double precision can weight: variances spanning more than ~1e90 "
+    "times the row's median, or an effect ~1e45 standard errors from the median effect. "
+    "Check the units of that row"
+)
+
+
+def out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
+    """The studies (finite, ``v > 0``) that a row cannot weight in double precision,
+    after its power-of-two rescaling (see :mod:`metapool._conditioning`)."""
+    if not y.size:
+        return np.zeros(y.shape, dtype=bool)
+    s = power_of_two_scale(v)[..., None]
+    v_s = v / (s * s)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z2 = ((y - np.median(y, axis=-1, keepdims=True)) / s) ** 2 / v_s
+    return np.asarray((v_s < 1 / LIMIT) | (v_s > LIMIT) | ~(z2 < LIMIT))
+
+
 def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
     """Validate batch input: numeric, same shape, at least one axis, k >= 2, finite,
     vi > 0, and within the range double precision can weight (per row, after a
@@ -80,19 +100,11 @@ def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
                 f"{owner}.fit_batch: '{name}' must be {need}; element {where} is "
                 f"{arr[where]!r} (batch index {where[:-1]}, study {where[-1] + 1})."
             )
-    if y.size:
-        s = power_of_two_scale(v)[..., None]
-        v_s = v / (s * s)
-        with np.errstate(over="ignore", invalid="ignore"):
-            z2 = ((y - np.median(y, axis=-1, keepdims=True)) / s) ** 2 / v_s
-        bad = (v_s < 1 / LIMIT) | (v_s > LIMIT) | ~(z2 < LIMIT)
-        if bad.any():
-            where = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise InvalidDataError(
-                f"{owner}.fit_batch: element {where} (batch index {where[:-1]}, study "
-                f"{where[-1] + 1}) with yi={y[where]!r}, vi={v[where]!r} is outside the "
-                "range double precision can weight: variances spanning more than ~1e90 "
-                "times the row's median, or an effect ~1e45 standard errors from the "
-                "median effect. Check the units of that row."
-            )
+    bad = out_of_range(y, v)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidDataError(
+            f"{owner}.fit_batch: element {where} (batch index {where[:-1]}, study "
+            f"{where[-1] + 1}) with yi={y[where]!r}, vi={v[where]!r} is {OUT_OF_RANGE}."
+        )
     return y, v

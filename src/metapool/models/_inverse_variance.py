@@ -13,22 +13,24 @@ from metapool._conditioning import check_finite_effects
 from metapool._estimation import estimate_tau2
 from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
-from metapool.batch import BatchResult, check_batch
+from metapool.batch import BatchResult
 from metapool.conventions import Convention, get_convention
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
-    ConvergenceWarning,
     DegenerateDataWarning,
     InvalidDataError,
     MetapoolTypeError,
     SmallSampleWarning,
 )
+from metapool.models._batched import HKSJ_DEGENERATE as _HKSJ_DEGENERATE
+from metapool.models._batched import fit_batch as _batched_fit_batch
+from metapool.models._batched import warn_q_profile as _warn_q_profile
 from metapool.models._engine import IVFit, fit_iv
 from metapool.models._inference import (
     CI_METHODS,
     PI_METHODS,
 )
-from metapool.results import NOT_ESTIMABLE, Interval, IntervalArray, MetaResult
+from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
 
@@ -133,11 +135,15 @@ class CommonEffect:
         effects = check_effects("CommonEffect", effects)
         return _fit(self, effects, tau2_fit=None, ci=self.ci, prediction="metafor", i2="q")
 
-    def fit_batch(self, yi: Any, vi: Any) -> BatchResult:
+    def fit_batch(
+        self, yi: Any, vi: Any, *, intervals: bool = True, chunk_size: int | None = None
+    ) -> BatchResult:
         """Pool many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``.
 
         Returns a :class:`~metapool.batch.BatchResult` whose arrays have shape
-        ``(...)``; each row equals :meth:`fit` on that row.
+        ``(...)``; each row equals :meth:`fit` on that row. ``intervals`` and
+        ``chunk_size`` mean what they mean for :meth:`RandomEffects.fit_batch` (a
+        common-effect model has no τ² interval to skip).
 
         Examples
         --------
@@ -147,8 +153,7 @@ class CommonEffect:
         >>> res.estimate.round(3).tolist()
         [0.2, 0.2]
         """
-        y, v = check_batch("CommonEffect", yi, vi)
-        return _fit_batch(self, y, v, None, ci=self.ci, prediction="metafor", i2="q")
+        return _batched_fit_batch(self, yi, vi, intervals=intervals, chunk_size=chunk_size)
 
     def fit_each_left_out(self, effects: EffectSet) -> list[tuple[MetaResult, bool]]:
         """The fits with each study left out in turn, as one batched call (k >= 3).
@@ -260,7 +265,9 @@ class RandomEffects:
             i2=check_choice(owner, "i2", i2 or conv.i2, ("tau2", "q")),
         )
 
-    def fit_batch(self, yi: Any, vi: Any) -> BatchResult:
+    def fit_batch(
+        self, yi: Any, vi: Any, *, intervals: bool = True, chunk_size: int | None = None
+    ) -> BatchResult:
         """Fit many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``, k >= 2.
 
         Everything is computed along the last axis without a Python loop (τ², the
@@ -269,6 +276,19 @@ class RandomEffects:
         ``(...)``, each row equal to :meth:`fit` on that row. A
         :class:`~metapool.exceptions.ConvergenceWarning` names the rows whose
         τ² estimator did not converge (``converged`` records them).
+
+        Parameters
+        ----------
+        yi, vi : array_like
+            Effects and sampling variances, shape ``(..., k)``.
+        intervals : bool, default True
+            Compute the Q-profile interval of τ² and the I² and H² intervals. False
+            skips them (the costliest part of the fit when τ² is a moment
+            estimate); they are then NaN and ``BatchResult.intervals`` is False.
+        chunk_size : int, optional
+            Rows fitted at a time (the results are concatenated, identical to one
+            call). Default: as many as fit a working-memory budget of 256 MB,
+            estimated from k.
 
         Examples
         --------
@@ -280,18 +300,7 @@ class RandomEffects:
         >>> res.shape, bool(res.converged.all())
         ((1000,), True)
         """
-        y, v = check_batch("RandomEffects", yi, vi)
-        shape = y.shape[:-1]
-        if y.size == 0:  # an empty batch: nothing to estimate
-            fit = Tau2Fit(
-                tau2=np.zeros(shape),
-                converged=np.ones(shape, dtype=bool),
-                iterations=np.zeros(shape, dtype=np.int64),
-                method=self.tau2.name,
-            )
-            return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
-        fit = estimate_tau2(self.tau2, y, v, owner="RandomEffects.fit_batch")
-        return _fit_batch(self, y, v, fit, ci=self.ci, prediction=self.prediction, i2=self.i2)
+        return _batched_fit_batch(self, yi, vi, intervals=intervals, chunk_size=chunk_size)
 
     def fit(self, effects: EffectSet) -> MetaResult:
         """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
@@ -313,69 +322,6 @@ class RandomEffects:
         return fit_each_left_out(self, check_effects(type(self).__name__, effects))
 
 
-def _fit_batch(
-    model: CommonEffect | RandomEffects,
-    yi: NDArray[np.float64],
-    vi: NDArray[np.float64],
-    tau2_fit: Tau2Fit | None,
-    *,
-    ci: str,
-    prediction: str,
-    i2: str,
-) -> BatchResult:
-    """The batched counterpart of :func:`_fit` (k >= 2 in every row)."""
-    shape, k = yi.shape[:-1], yi.shape[-1]
-    if tau2_fit is None:
-        tau2 = np.zeros(shape)
-        converged = np.ones(shape, dtype=bool)
-        iterations = np.zeros(shape, dtype=np.int64)
-    else:
-        tau2 = np.broadcast_to(np.asarray(tau2_fit.tau2, dtype=np.float64), shape)
-        converged = np.broadcast_to(np.asarray(tau2_fit.converged, dtype=bool), shape)
-        iterations = np.broadcast_to(np.asarray(tau2_fit.iterations, dtype=np.int64), shape)
-    random = model.random_effects
-    owner = f"{type(model).__name__}.fit_batch"
-    fit = fit_iv(
-        yi, vi, tau2, ci=ci, level=model.level, prediction=prediction, i2=i2, profile=random
-    )
-    _warn_degenerate_hksj(owner, fit.hksj_zero, rows=True)
-    if random:
-        _warn_q_profile(owner, fit.profile_converged)
-        pi = IntervalArray(fit.pi_low, fit.pi_high)
-    else:
-        pi = IntervalArray(fit.ci_low[..., 0], fit.ci_high[..., 0])
-    return BatchResult(
-        method="Random-effects model" if random else "Common-effect model",
-        k=k,
-        level=model.level,
-        tau2_method=tau2_fit.method if tau2_fit is not None else None,
-        ci_method=ci,
-        estimate=fit.coef[..., 0],
-        se=fit.se[..., 0],
-        statistic=fit.statistic[..., 0],
-        pvalue=fit.pvalue[..., 0],
-        df=fit.df,
-        ci=IntervalArray(fit.ci_low[..., 0], fit.ci_high[..., 0]),
-        pi=pi,
-        tau2=np.asarray(tau2, dtype=np.float64),
-        tau2_ci=IntervalArray(fit.tau2_ci_low, fit.tau2_ci_high),
-        i2=fit.i2,
-        h2=fit.h2,
-        q=fit.q,
-        q_df=fit.q_df,
-        q_pvalue=fit.q_pvalue,
-        converged=np.asarray(converged & fit.profile_converged),
-        iterations=np.asarray(iterations),
-    )
-
-
-_HKSJ_DEGENERATE = (
-    "HKSJ: the weighted residual sum of squares is 0 (the effects agree exactly), so the "
-    "HKSJ standard error is 0, the CI has zero width and p = 0 (as metafor); "
-    "ci='hksj-adhoc' never gives an interval narrower than Wald's"
-)
-
-
 def _warn_degenerate_hksj(owner: str, zero: NDArray[np.bool_], *, rows: bool) -> bool:
     """Warn when HKSJ's variance scale is 0 (Q = 0): a zero-width CI and p = 0.
 
@@ -388,24 +334,6 @@ def _warn_degenerate_hksj(owner: str, zero: NDArray[np.bool_], *, rows: bool) ->
         where = f" in {int(zero.sum())} row(s), e.g. {listed}"
     warn(f"{owner}: {_HKSJ_DEGENERATE}{where}.", DegenerateDataWarning)
     return True
-
-
-def _warn_q_profile(owner: str, converged: NDArray[np.bool_]) -> bool:
-    """Warn (ConvergenceWarning) when the Q-profile interval of τ² did not converge;
-    returns whether every row converged."""
-    stuck = ~converged
-    if not stuck.any():
-        return True
-    where = ""
-    if stuck.ndim:
-        listed = [tuple(int(i) for i in r) for r in np.argwhere(stuck)[:5]]
-        where = f" for {int(stuck.sum())} row(s), e.g. {listed}"
-    warn(
-        f"{owner}: the Q-profile confidence interval of tau^2 did not converge{where}; "
-        "the result is flagged converged=False.",
-        ConvergenceWarning,
-    )
-    return False
 
 
 def _fit(

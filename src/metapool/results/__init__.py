@@ -14,6 +14,7 @@ from here and re-export them; this package imports none of them.
 
 from metapool.results._batch import BatchResult
 from metapool.results._bias import BeggResult, EggerResult, TrimFillResult
+from metapool.results._grouped import GroupedResult
 from metapool.results._intervals import NOT_ESTIMABLE, Interval, IntervalArray
 from metapool.results._pooled import BackTransformed, MetaResult
 from metapool.results._regression import MetaRegressionResult, Prediction
@@ -27,6 +28,7 @@ __all__ = [
     "BeggResult",
     "CumulativeResult",
     "EggerResult",
+    "GroupedResult",
     "InfluenceResult",
     "Interval",
     "IntervalArray",

@@ -29,6 +29,12 @@ class BatchResult:
     Every array has the batch shape ``yi.shape[:-1]``. The fields mean what the
     same names mean on :class:`~metapool.MetaResult`; ``df`` is None for z-based
     intervals.
+
+    ``intervals`` records whether the Q-profile interval of τ² and the I² and H²
+    intervals were asked for (``fit_batch(..., intervals=False)`` skips them, the
+    costliest part of a random-effects fit): when False, ``tau2_ci``, ``i2_ci`` and
+    ``h2_ci`` are all NaN because they were not computed, not because they are not
+    estimable. A common-effect model has no such intervals either way.
     """
 
     method: str
@@ -46,12 +52,15 @@ class BatchResult:
     tau2: Array = array_field()
     tau2_ci: IntervalArray
     i2: Array = array_field()
+    i2_ci: IntervalArray
     h2: Array = array_field()
+    h2_ci: IntervalArray
     q: Array = array_field()
     q_df: int
     q_pvalue: Array = array_field()
     converged: NDArray[np.bool_] = array_field()
     iterations: NDArray[np.int64] = array_field()
+    intervals: bool = True
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -124,8 +133,8 @@ class BatchResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per analysis with every field: :meth:`summary_frame` and ``tau2_ci_low``,
-        ``tau2_ci_high``, ``h2``, ``q``, ``q_df``, ``q_pvalue``, ``converged``,
-        ``iterations``.
+        ``tau2_ci_high``, ``i2_ci_low``, ``i2_ci_high``, ``h2``, ``h2_ci_low``,
+        ``h2_ci_high``, ``q``, ``q_df``, ``q_pvalue``, ``converged``, ``iterations``.
 
         A batch has no studies to list: its rows are the analyses.
 
@@ -145,14 +154,18 @@ class BatchResult:
         >>> yi = np.zeros((2, 3, 4)) + np.arange(4)   # 2 x 3 analyses of k = 4
         >>> frame = mp.RandomEffects().fit_batch(yi, np.ones_like(yi)).to_frame()
         >>> frame.shape, list(frame.columns[:3])
-        ((6, 21), ['index_0', 'index_1', 'estimate'])
+        ((6, 25), ['index_0', 'index_1', 'estimate'])
         """
         frame = self.summary_frame()
         f = self._flat
         extra = {
             "tau2_ci_low": f(self.tau2_ci.low),
             "tau2_ci_high": f(self.tau2_ci.high),
+            "i2_ci_low": f(self.i2_ci.low),
+            "i2_ci_high": f(self.i2_ci.high),
             "h2": f(self.h2),
+            "h2_ci_low": f(self.h2_ci.low),
+            "h2_ci_high": f(self.h2_ci.high),
             "q": f(self.q),
             "q_df": np.full(frame.shape[0], self.q_df),
             "q_pvalue": f(self.q_pvalue),
@@ -176,6 +189,10 @@ class BatchResult:
             f"CI: {self.ci_method}",
             f"converged: {int(np.sum(self.converged))} of {self.converged.size}",
         ]
+        if not self.intervals:
+            footer.append(
+                "intervals of tau\u00b2, I\u00b2 and H\u00b2 not computed (intervals=False)"
+            )
         return html_table(f"Batch: {self.method}", ["", "min", "median", "max"], rows, footer)
 
     def __repr__(self) -> str:

@@ -133,9 +133,15 @@ def _maximise(
     k = yi.shape[-1]
     upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
     lower = 1e-6 * vi.min(axis=-1)
-    decades = float(np.max(np.log10(upper / lower)))
-    n_geo = int(np.clip(np.ceil(10 * decades), 40, 200))
-    steps = np.linspace(0.0, 1.0, n_geo)
+    # Each row's grid depends on that row alone (its number of points from its own
+    # span of decades, padded by repeating its upper end, which adds no cell), so a
+    # row's estimate does not depend on the other rows of the batch (chunked fits
+    # equal unchunked ones exactly). The points are those of np.linspace.
+    n_row = np.clip(np.ceil(10 * np.log10(upper / lower)), 40, 200).astype(np.int64)
+    n_geo = int(n_row.max()) if n_row.size else 40
+    last = (n_row - 1)[..., None]
+    j = np.arange(n_geo)
+    steps = np.where(j >= last, 1.0, j * (1.0 / last))
     geo = lower[..., None] * (upper / lower)[..., None] ** steps
     grid = np.concatenate([np.zeros((*geo.shape[:-1], 1)), geo], axis=-1)  # (..., G)
 
