@@ -19,7 +19,7 @@ from metapool.exceptions import InvalidDataError, MetapoolTypeError
 _E = TypeVar("_E", bound="EffectSet")
 _T = TypeVar("_T")
 
-__all__ = ["EffectSet", "TwoByTwo", "array_field", "study_array", "study_index"]
+__all__ = ["EffectSet", "TwoByTwo", "array_field", "corrected_field", "study_array", "study_index"]
 
 
 def _float_array(value: Any) -> NDArray[np.float64]:
@@ -59,6 +59,12 @@ def study_array() -> Any:
     return array_field(
         converter=_float_array, validator=_one_per_study, metadata={"per_study": True}
     )
+
+
+def corrected_field() -> Any:
+    """The ``corrected`` field of count-based sets: the 0-based positions (in the input
+    as given) of the studies that received a continuity correction, as a tuple."""
+    return attrs.field(default=(), converter=tuple)
 
 
 def study_index() -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -19,7 +18,7 @@ from metapool._validation import (
 )
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, TwoByTwo, study_array
+from metapool.effects._base import EffectSet, TwoByTwo, corrected_field, study_array
 from metapool.effects._escalc import (
     EscalcArgs,
     arms_total,
@@ -42,10 +41,6 @@ __all__ = [
 
 _ARMS = ("events1", "n1", "events2", "n2")
 _B = TypeVar("_B", bound="_BinaryEffect")
-
-
-def _positions(value: Iterable[int]) -> tuple[int, ...]:
-    return tuple(value)
 
 
 def zero_cell_mask(
@@ -110,7 +105,7 @@ class _BinaryEffect(EffectSet):
     rd_estimate: str = "corrected"
     #: 0-based positions (in the input as given) of the studies that received the
     #: continuity correction.
-    corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
+    corrected: tuple[int, ...] = corrected_field()
 
     _measure_name: ClassVar[str] = "RR"
     _public_constructor: ClassVar[str | None] = "from_counts"

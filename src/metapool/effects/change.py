@@ -147,7 +147,9 @@ class _TwoGroup(EffectSet):
 
     @staticmethod
     def _compute(a: dict[str, Array], variance: str) -> tuple[Array, Array]:
-        raise NotImplementedError  # pragma: no cover
+        """``(yi, vi)`` of the cleaned arm data; each concrete class (RatioOfMeans, SMDH)
+        defines its formula. This private base is never instantiated."""
+        raise NotImplementedError  # pragma: no cover - every subclass overrides it
 
     def arm_data(self) -> dict[str, Array]:
         return {name: getattr(self, name) for name in _ARMS}

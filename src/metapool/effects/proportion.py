@@ -22,7 +22,7 @@ from metapool._validation import (
 )
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, study_array
+from metapool.effects._base import EffectSet, corrected_field, study_array
 from metapool.effects._escalc import (
     EscalcArgs,
     continuity_options,
@@ -57,10 +57,6 @@ _VARIANCES = {
 #: the variance-stabilising scales, which need no continuity correction (metafor's
 #: default ``add`` is 0 for them)
 _STABILISED = ("PAS", "PFT")
-
-
-def _positions(value: Any) -> tuple[int, ...]:
-    return tuple(value)
 
 
 def harmonic_mean(n: NDArray[np.float64]) -> float:
@@ -251,7 +247,7 @@ class Proportion(EffectSet):
     continuity: float = 0.5
     continuity_to: str = "zero"
     variance: str = "LS"
-    corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
+    corrected: tuple[int, ...] = corrected_field()
 
     _public_constructor: ClassVar[str | None] = "from_counts"
 

@@ -10,7 +10,6 @@ no events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -27,7 +26,7 @@ from metapool._validation import (
 )
 from metapool._warnings import warn
 from metapool.conventions import Convention, get_convention
-from metapool.effects._base import EffectSet, study_array
+from metapool.effects._base import EffectSet, corrected_field, study_array
 from metapool.effects._escalc import (
     EscalcArgs,
     continuity_options,
@@ -47,10 +46,6 @@ _R = TypeVar("_R", bound="_RateComparison")
 SCALE_CODES = {"raw": "IR", "log": "IRLN", "sqrt": "IRS", "freeman-tukey": "IRFT"}
 #: metafor's default ``add`` by code: 0 for the variance-stabilising transforms
 _NO_DEFAULT_CORRECTION = ("IRS", "IRFT")
-
-
-def _positions(value: Iterable[int]) -> tuple[int, ...]:
-    return tuple(value)
 
 
 def rate_effect(
@@ -228,7 +223,7 @@ class IncidenceRate(EffectSet):
     continuity_to: str = "zero"
     #: 0-based positions (in the input as given) of the studies whose events were
     #: corrected.
-    corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
+    corrected: tuple[int, ...] = corrected_field()
 
     _public_constructor: ClassVar[str | None] = "from_counts"
 
@@ -338,7 +333,7 @@ class _RateComparison(EffectSet):
     double_zero: str = "keep"
     #: 0-based positions (in the input as given) of the studies whose events were
     #: corrected.
-    corrected: tuple[int, ...] = attrs.field(default=(), converter=_positions)
+    corrected: tuple[int, ...] = corrected_field()
 
     _measure_name: ClassVar[str] = "IRR"
     _public_constructor: ClassVar[str | None] = "from_counts"
