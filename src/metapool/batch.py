@@ -77,10 +77,14 @@ def out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
     return np.asarray((v_s < 1 / LIMIT) | (v_s > LIMIT) | ~(z2 < LIMIT))
 
 
-def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
+def check_batch(owner: str, yi: Any, vi: Any, *, offset: int = 0) -> tuple[Array, Array]:
     """Validate batch input: numeric, same shape, at least one axis, k >= 2, finite,
     vi > 0, and within the range double precision can weight (per row, after a
-    power-of-two rescaling; see :mod:`metapool._conditioning`)."""
+    power-of-two rescaling; see :mod:`metapool._conditioning`).
+
+    ``offset`` is added to the first batch index in messages (a block of a larger
+    batch names its rows by their place in the whole batch).
+    """
     y = _batch_array(owner, "yi", yi)
     v = _batch_array(owner, "vi", vi)
     if y.shape != v.shape or y.ndim < 1:
@@ -96,15 +100,24 @@ def check_batch(owner: str, yi: Any, vi: Any) -> tuple[Array, Array]:
         if not ok.all():
             where = tuple(int(i) for i in np.argwhere(~ok)[0])
             need = "finite" if name == "yi" else "finite and > 0"
+            at = _shifted(where, offset)
             raise InvalidDataError(
-                f"{owner}.fit_batch: '{name}' must be {need}; element {where} is "
-                f"{arr[where]!r} (batch index {where[:-1]}, study {where[-1] + 1})."
+                f"{owner}.fit_batch: '{name}' must be {need}; element {at} is "
+                f"{arr[where]!r} (batch index {at[:-1]}, study {where[-1] + 1})."
             )
     bad = out_of_range(y, v)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
+        at = _shifted(where, offset)
         raise InvalidDataError(
-            f"{owner}.fit_batch: element {where} (batch index {where[:-1]}, study "
+            f"{owner}.fit_batch: element {at} (batch index {at[:-1]}, study "
             f"{where[-1] + 1}) with yi={y[where]!r}, vi={v[where]!r} is {OUT_OF_RANGE}."
         )
     return y, v
+
+
+def _shifted(where: tuple[int, ...], offset: int) -> tuple[int, ...]:
+    """An element's index with ``offset`` added to its first batch index."""
+    if len(where) < 2 or not offset:
+        return where
+    return (where[0] + offset, *where[1:])

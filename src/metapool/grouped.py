@@ -10,11 +10,12 @@ per distinct k, not one per analysis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from metapool._progress import Progress, check_progress
 from metapool._warnings import warn
 from metapool.batch import OUT_OF_RANGE, out_of_range
 from metapool.exceptions import InvalidDataError, MetapoolTypeError, SmallSampleWarning
@@ -25,12 +26,13 @@ from metapool.models._batched import (
     concat_rows,
     default_chunk_size,
     fit_rows,
+    is_dask_collection,
     warn_rows,
 )
 from metapool.models._inverse_variance import CommonEffect, RandomEffects
 from metapool.results import GroupedResult, IntervalArray
 
-__all__ = ["GroupedResult", "fit_grouped"]
+__all__ = ["Fitted", "GroupedResult", "assemble_grouped", "fit_grouped", "fit_table"]
 
 _OWNER = "fit_grouped"
 
@@ -44,6 +46,7 @@ def fit_grouped(
     vi: str = "vi",
     intervals: bool = True,
     chunk_size: int | None = None,
+    progress: bool = False,
 ) -> GroupedResult:
     """Fit one meta-analysis per value of the ``by`` column of a long table.
 
@@ -65,6 +68,9 @@ def fit_grouped(
     chunk_size : int, optional
         Analyses fitted at a time within a size class (default: from a 256 MB
         working-memory budget).
+    progress : bool, default False
+        Show a progress bar over the analyses (tqdm:
+        ``pip install "metapool[progress]"``).
 
     Returns
     -------
@@ -99,6 +105,13 @@ def fit_grouped(
     bucket is fitted in one batched call, so the cost grows with the number of
     distinct k, not with the number of analyses.
 
+    ``data`` may be a Dask DataFrame (``pip install "metapool[dask]"``): it is
+    shuffled so that each analysis lies in one partition, each partition is
+    fitted as a task on the current Dask scheduler (a ``dask.distributed``
+    client when one is active), and the results are gathered and ordered as
+    for in-memory input; the result is the same. Errors then name a study by
+    its index label.
+
     Examples
     --------
     >>> import metapool as mp
@@ -122,6 +135,59 @@ def fit_grouped(
         )
     intervals = check_intervals(_OWNER, intervals)
     size = check_chunk_size(_OWNER, chunk_size)
+    progress = check_progress(_OWNER, progress)
+    owner = f"{_OWNER}({type(model).__name__})"
+    if is_dask_collection(data):
+        from metapool._dask import fit_grouped_rows
+
+        part = fit_grouped_rows(
+            model,
+            data,
+            by=by,
+            yi=yi,
+            vi=vi,
+            intervals=intervals,
+            chunk_size=size,
+            progress=progress,
+            owner=owner,
+        )
+    else:
+        part = fit_table(
+            model,
+            data,
+            by=by,
+            yi=yi,
+            vi=vi,
+            intervals=intervals,
+            chunk_size=size,
+            progress=progress,
+            owner=owner,
+        )
+    return assemble_grouped(model, part, by=by, intervals=intervals, owner=owner)
+
+
+class Fitted(NamedTuple):
+    """The per-analysis arrays of a long table, before warnings and assembly."""
+
+    names: list[Any]
+    counts: NDArray[np.int64]
+    rows: Rows
+    method: str | None
+
+
+def fit_table(
+    model: CommonEffect | RandomEffects,
+    data: Any,
+    *,
+    by: str,
+    yi: str,
+    vi: str,
+    intervals: bool,
+    chunk_size: int | None,
+    progress: bool,
+    owner: str,
+) -> Fitted:
+    """Check the long table and fit every analysis, bucketed by k (no warnings)."""
     keys = _column(data, by, "by")
     n_rows = len(keys)
     labels = _row_labels(data, n_rows)
@@ -145,34 +211,45 @@ def fit_grouped(
     n = len(uniq)
     out: Rows = {}
     method: str | None = None
-    owner = f"{_OWNER}({type(model).__name__})"
-    for k in np.unique(counts).tolist():
-        which = np.flatnonzero(counts == k)
-        rows = order[start[which][:, None] + np.arange(k)]  # (n_k, k) row positions
-        yk, vk = y[rows], v[rows]
-        bad = out_of_range(yk, vk)
-        if bad.any():
-            i, j = (int(x) for x in np.argwhere(bad)[0])
-            row = int(rows[i, j])
-            raise InvalidDataError(
-                f"{_OWNER}: {_where(row, keys, labels)} with yi={float(y[row])!r}, "
-                f"vi={float(v[row])!r} is {OUT_OF_RANGE.replace('row', 'analysis')}."
-            )
-        step = size or default_chunk_size(k)
-        parts = []
-        for s in range(0, len(which), step):
-            block, m = fit_rows(
-                model, yk[s : s + step], vk[s : s + step], intervals=intervals, owner=owner
-            )
-            parts.append(block)
-            if k >= 2 or method is None:
-                method = m
-        fitted = concat_rows(parts)
-        for name, a in fitted.items():
-            if name not in out:
-                out[name] = np.empty(n, dtype=a.dtype)
-            out[name][which] = a
-    names = uniq
+    bar = Progress(n, enabled=progress, owner=_OWNER)
+    try:
+        for k in np.unique(counts).tolist():
+            which = np.flatnonzero(counts == k)
+            rows = order[start[which][:, None] + np.arange(k)]  # (n_k, k) row positions
+            yk, vk = y[rows], v[rows]
+            bad = out_of_range(yk, vk)
+            if bad.any():
+                i, j = (int(x) for x in np.argwhere(bad)[0])
+                row = int(rows[i, j])
+                raise InvalidDataError(
+                    f"{_OWNER}: {_where(row, keys, labels)} with yi={float(y[row])!r}, "
+                    f"vi={float(v[row])!r} is {OUT_OF_RANGE.replace('row', 'analysis')}."
+                )
+            step = chunk_size or default_chunk_size(k)
+            parts = []
+            for s in range(0, len(which), step):
+                block, m = fit_rows(
+                    model, yk[s : s + step], vk[s : s + step], intervals=intervals, owner=owner
+                )
+                parts.append(block)
+                bar.update(min(step, len(which) - s))
+                if k >= 2 or method is None:
+                    method = m
+            fitted = concat_rows(parts)
+            for name, a in fitted.items():
+                if name not in out:
+                    out[name] = np.empty(n, dtype=a.dtype)
+                out[name][which] = a
+    finally:
+        bar.close()
+    return Fitted(uniq, counts.astype(np.int64), out, method)
+
+
+def assemble_grouped(
+    model: CommonEffect | RandomEffects, part: Fitted, *, by: str, intervals: bool, owner: str
+) -> GroupedResult:
+    """Warn once per kind and build the :class:`GroupedResult` of fitted analyses."""
+    names, counts, out, method = part
     if model.ci != "z" and bool((counts == 1).any()):
         ones = [names[i] for i in np.flatnonzero(counts == 1)[:5]]
         warn(
@@ -190,7 +267,7 @@ def fit_grouped(
         tau2_method=method,
         ci_method=model.ci,
         intervals=intervals,
-        k=counts.astype(np.int64),
+        k=counts,
         estimate=out["estimate"],
         se=out["se"],
         statistic=out["statistic"],

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._estimation import estimate_tau2, warn_not_converged
+from metapool._progress import Progress, check_progress
 from metapool._warnings import warn
 from metapool.batch import BatchResult, check_batch
 from metapool.exceptions import (
@@ -37,7 +38,9 @@ __all__ = [
     "Rows",
     "default_chunk_size",
     "fit_batch",
+    "fit_block",
     "fit_rows",
+    "is_dask_collection",
     "warn_q_profile",
 ]
 
@@ -193,31 +196,82 @@ def concat_rows(parts: list[Rows]) -> Rows:
 
 
 def fit_batch(
-    model: Any, yi: Any, vi: Any, *, intervals: bool, chunk_size: int | None
+    model: Any,
+    yi: Any,
+    vi: Any,
+    *,
+    intervals: bool,
+    chunk_size: int | None,
+    progress: bool = False,
 ) -> BatchResult:
-    """``model.fit_batch``: check, fit the rows chunk by chunk, warn once, assemble."""
+    """``model.fit_batch``: check, fit the rows chunk by chunk, warn once, assemble.
+
+    Dask arrays are fitted block by block on the current Dask scheduler
+    (:mod:`metapool._dask`); the result is the same.
+    """
     name = type(model).__name__
     owner = f"{name}.fit_batch"
     intervals = check_intervals(owner, intervals)
     size = check_chunk_size(owner, chunk_size)
+    progress = check_progress(owner, progress)
+    if is_dask_collection(yi) or is_dask_collection(vi):
+        from metapool._dask import fit_batch_rows
+
+        r, method, k = fit_batch_rows(
+            model, yi, vi, intervals=intervals, chunk_size=size, progress=progress, owner=owner
+        )
+        return assemble_batch(model, r, method, k=k, intervals=intervals, owner=owner)
     y, v = check_batch(name, yi, vi)
     shape, k = y.shape[:-1], y.shape[-1]
-    y2, v2 = y.reshape(-1, k), v.reshape(-1, k)
-    n = y2.shape[0]
-    size = size or default_chunk_size(k)
+    r, method = fit_block(
+        model,
+        y.reshape(-1, k),
+        v.reshape(-1, k),
+        intervals=intervals,
+        chunk_size=size,
+        bar=Progress(int(np.prod(shape)), enabled=progress, owner=owner),
+        owner=owner,
+    )
+    r = {key: a.reshape(shape) for key, a in r.items()}
+    return assemble_batch(model, r, method, k=k, intervals=intervals, owner=owner)
+
+
+def fit_block(
+    model: Any,
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    *,
+    intervals: bool,
+    chunk_size: int | None,
+    owner: str,
+    bar: Progress | None = None,
+) -> tuple[Rows, str | None]:
+    """Fit the checked ``(n, k)`` rows in chunks of bounded memory; the flat arrays."""
+    n, k = y.shape
+    size = chunk_size or default_chunk_size(k)
     parts: list[Rows] = []
     method: str | None = None
-    for start in range(0, max(n, 1), size):
-        block, method = fit_rows(
-            model,
-            y2[start : start + size],
-            v2[start : start + size],
-            intervals=intervals,
-            owner=owner,
-        )
-        parts.append(block)
-    r = {key: a.reshape(shape) for key, a in concat_rows(parts).items()}
-    return assemble_batch(model, r, method, k=k, intervals=intervals, owner=owner)
+    try:
+        for start in range(0, max(n, 1), size):
+            block, method = fit_rows(
+                model,
+                y[start : start + size],
+                v[start : start + size],
+                intervals=intervals,
+                owner=owner,
+            )
+            parts.append(block)
+            if bar is not None:
+                bar.update(min(size, n - start))
+    finally:
+        if bar is not None:
+            bar.close()
+    return concat_rows(parts), method
+
+
+def is_dask_collection(value: object) -> bool:
+    """Whether ``value`` is a Dask collection (without importing Dask)."""
+    return type(value).__module__.split(".", 1)[0] == "dask"
 
 
 def warn_rows(

@@ -136,14 +136,21 @@ class CommonEffect:
         return _fit(self, effects, tau2_fit=None, ci=self.ci, prediction="metafor", i2="q")
 
     def fit_batch(
-        self, yi: Any, vi: Any, *, intervals: bool = True, chunk_size: int | None = None
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
     ) -> BatchResult:
         """Pool many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``.
 
         Returns a :class:`~metapool.batch.BatchResult` whose arrays have shape
-        ``(...)``; each row equals :meth:`fit` on that row. ``intervals`` and
-        ``chunk_size`` mean what they mean for :meth:`RandomEffects.fit_batch` (a
-        common-effect model has no τ² interval to skip).
+        ``(...)``; each row equals :meth:`fit` on that row. ``intervals``,
+        ``chunk_size`` and ``progress`` mean what they mean for
+        :meth:`RandomEffects.fit_batch` (a common-effect model has no τ² interval
+        to skip); Dask arrays are accepted as there.
 
         Examples
         --------
@@ -153,7 +160,9 @@ class CommonEffect:
         >>> res.estimate.round(3).tolist()
         [0.2, 0.2]
         """
-        return _batched_fit_batch(self, yi, vi, intervals=intervals, chunk_size=chunk_size)
+        return _batched_fit_batch(
+            self, yi, vi, intervals=intervals, chunk_size=chunk_size, progress=progress
+        )
 
     def fit_each_left_out(self, effects: EffectSet) -> list[tuple[MetaResult, bool]]:
         """The fits with each study left out in turn, as one batched call (k >= 3).
@@ -266,7 +275,13 @@ class RandomEffects:
         )
 
     def fit_batch(
-        self, yi: Any, vi: Any, *, intervals: bool = True, chunk_size: int | None = None
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
     ) -> BatchResult:
         """Fit many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``, k >= 2.
 
@@ -289,6 +304,16 @@ class RandomEffects:
             Rows fitted at a time (the results are concatenated, identical to one
             call). Default: as many as fit a working-memory budget of 256 MB,
             estimated from k.
+        progress : bool, default False
+            Show a progress bar (tqdm: ``pip install "metapool[progress]"``).
+
+        Notes
+        -----
+        ``yi`` and ``vi`` may be Dask arrays (``pip install "metapool[dask]"``;
+        Dask is imported only then), chunked along the analyses: each block is
+        fitted as a task on the current Dask scheduler (a ``dask.distributed``
+        client when one is active) and the per-analysis results are gathered
+        into the same :class:`~metapool.batch.BatchResult` as for numpy input.
 
         Examples
         --------
@@ -300,7 +325,9 @@ class RandomEffects:
         >>> res.shape, bool(res.converged.all())
         ((1000,), True)
         """
-        return _batched_fit_batch(self, yi, vi, intervals=intervals, chunk_size=chunk_size)
+        return _batched_fit_batch(
+            self, yi, vi, intervals=intervals, chunk_size=chunk_size, progress=progress
+        )
 
     def fit(self, effects: EffectSet) -> MetaResult:
         """Pool ``effects``; returns a :class:`~metapool.results.MetaResult`."""
