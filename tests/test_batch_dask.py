@@ -152,7 +152,8 @@ def test_progress_bar_counts_every_analysis(capsys):
 
 def test_progress_must_be_a_bool():
     yi, vi = _rows(2, 3, seed=11)
-    with pytest.raises(MetapoolTypeError, match=r"'progress' parameter of RandomEffects\.fit_batch"):
+    message = r"'progress' parameter of RandomEffects\.fit_batch"
+    with pytest.raises(MetapoolTypeError, match=message):
         mp.RandomEffects().fit_batch(yi, vi, progress="yes")
     with pytest.raises(MetapoolTypeError, match="'progress' parameter of fit_grouped"):
         mp.fit_grouped(_table(3, seed=1), by="analysis", progress=1)
