@@ -127,7 +127,35 @@ def _score_terms(
     return np.asarray(0.5 * (uu - sw)), np.asarray(info - upu), np.asarray(info)
 
 
+#: Elements of a ``(rows, grid, k)`` array the grid search holds at a time (32 MB
+#: of float64 each; the search keeps about eight such arrays alive at its peak).
+_GRID_ELEMENTS = 4_000_000
+
+
 def _maximise(
+    yi: Array, vi: Array, X: Array | None, reml: bool
+) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
+    """The global maximiser, row by row; large batches in pieces of bounded memory
+    (each row's result depends on that row alone, so the pieces change nothing)."""
+    k = yi.shape[-1]
+    rows = int(np.prod(yi.shape[:-1]))
+    piece = max(1, _GRID_ELEMENTS // (200 * max(k, 1)))  # 200: the largest grid
+    if yi.ndim < 2 or rows <= piece or (X is not None and X.ndim > 2):
+        return _maximise_block(yi, vi, X, reml)
+    shape = yi.shape[:-1]
+    y2, v2 = yi.reshape(rows, k), vi.reshape(rows, k)
+    parts = [
+        _maximise_block(y2[i : i + piece], v2[i : i + piece], X, reml)
+        for i in range(0, rows, piece)
+    ]
+    return (
+        np.concatenate([p[0] for p in parts]).reshape(shape),
+        np.concatenate([p[1] for p in parts]).reshape(shape),
+        np.concatenate([p[2] for p in parts]).reshape(shape),
+    )
+
+
+def _maximise_block(
     yi: Array, vi: Array, X: Array | None, reml: bool
 ) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
     k = yi.shape[-1]
