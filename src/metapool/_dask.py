@@ -47,7 +47,7 @@ def _compute(dask: Any, tasks: Sequence[Any], *, progress: bool, owner: str) -> 
     except (ImportError, ValueError):
         client = None
     if client is None:
-        from dask.diagnostics import ProgressBar
+        from dask.diagnostics.progress import ProgressBar
 
         with ProgressBar():
             return list(dask.compute(*tasks))
