@@ -71,6 +71,21 @@ def _log_likelihood_and_score(
     return np.asarray(ll), np.asarray(0.5 * (uu - tr_p))
 
 
+def _grid_score(tau2: Array, yi: Array, vi: Array, X: Array | None, *, reml: bool) -> Array:
+    """The score of :func:`_log_likelihood_and_score` (the same operations, so the same
+    bits) without the log-likelihood, whose logarithms the grid search rarely needs."""
+    if X is not None:
+        return _log_likelihood_and_score(tau2, yi, vi, X, reml=reml)[1]
+    w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
+    sw = w.sum(axis=-1)
+    beta = (w * yi).sum(axis=-1) / sw
+    u = w * (yi - beta[..., None])
+    uu = (u * u).sum(axis=-1)
+    if not reml:
+        return np.asarray(0.5 * (uu - sw))
+    return np.asarray(0.5 * (uu - (sw - (w * w).sum(axis=-1) * (1.0 / sw))))
+
+
 def score(
     tau2: Array | float, yi: Array, vi: Array, X: Array | None = None, *, reml: bool = True
 ) -> Array:
@@ -174,10 +189,22 @@ def _maximise_block(
     grid = np.concatenate([np.zeros((*geo.shape[:-1], 1)), geo], axis=-1)  # (..., G)
 
     yg, vg = yi[..., None, :], vi[..., None, :]
-    ll, sc = _log_likelihood_and_score(grid, yg, vg, X, reml=reml)
+    sc = _grid_score(grid, yg, vg, X, reml=reml)
 
     # Candidate local maxima: cells [g_j, g_j+1] with score + then <= 0, and the boundary.
     cell = (sc[..., :-1] > 0) & (sc[..., 1:] <= 0)
+    # The log-likelihood only decides between candidates: it is computed for the rows
+    # with more than one (rare); with one, any finite value picks it.
+    ll = np.zeros(sc.shape)
+    several = cell.sum(axis=-1) + (sc[..., 0] <= 0) >= 2
+    if several.any():
+        if yi.ndim == 1:
+            ll = _log_likelihood_and_score(grid, yg, vg, X, reml=reml)[0]
+        else:
+            xs = X[several] if X is not None and X.ndim > 2 else X
+            ll[several] = _log_likelihood_and_score(
+                grid[several], yg[several], vg[several], xs, reml=reml
+            )[0]
     cell_value = np.where(cell, np.maximum(ll[..., :-1], ll[..., 1:]), -np.inf)
     best_cell = np.argmax(cell_value, axis=-1)
     best_cell_value = np.take_along_axis(cell_value, best_cell[..., None], axis=-1)[..., 0]
