@@ -11,6 +11,14 @@ inside that grid cell with a bracketed solver to a tolerance of about 1e-12
 relative to the sampling variances. It cannot diverge, and it returns the
 boundary 0 exactly when that is the maximum.
 
+Two things make the search cheaper without changing what it finds: the grid
+carries the score alone (the log-likelihood, with its logarithms, is computed
+only for rows whose grid shows more than one candidate maximum), and for the
+intercept-only model the grid starts at ``0.01 v_min`` instead of
+``1e-6 v_min`` where interval bounds of the score on ``[0, 0.01 v_min]``
+(:func:`score_bounds_from_zero`) prove that it keeps its sign there, so that
+the points below could add no candidate.
+
 :class:`REMLFisherScoring` is the other way to REML: Fisher scoring from a
 starting estimate, stopped by an absolute rule, as RevMan Web computes it. It
 stops early by design, so it is near the maximum but not at it.
@@ -72,18 +80,21 @@ def _log_likelihood_and_score(
 
 
 def _grid_score(tau2: Array, yi: Array, vi: Array, X: Array | None, *, reml: bool) -> Array:
-    """The score of :func:`_log_likelihood_and_score` (the same operations, so the same
-    bits) without the log-likelihood, whose logarithms the grid search rarely needs."""
+    """The score on a grid of τ² values (``tau2``: ``(..., G)``; ``yi``, ``vi``:
+    ``(..., 1, k)``) without the log-likelihood, whose logarithms the grid search
+    rarely needs. Sums over the (short) study axis are products with a vector of
+    ones, several times faster than ``sum(axis=-1)`` on arrays of this shape."""
     if X is not None:
         return _log_likelihood_and_score(tau2, yi, vi, X, reml=reml)[1]
+    ones = np.ones(yi.shape[-1])
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
-    sw = w.sum(axis=-1)
-    beta = (w * yi).sum(axis=-1) / sw
+    sw = w @ ones
+    beta = ((w * yi) @ ones) / sw
     u = w * (yi - beta[..., None])
-    uu = (u * u).sum(axis=-1)
+    uu = (u * u) @ ones
     if not reml:
         return np.asarray(0.5 * (uu - sw))
-    return np.asarray(0.5 * (uu - (sw - (w * w).sum(axis=-1) * (1.0 / sw))))
+    return np.asarray(0.5 * (uu - (sw - ((w * w) @ ones) / sw)))
 
 
 def score(
@@ -147,6 +158,40 @@ def _score_terms(
 _GRID_ELEMENTS = 4_000_000
 
 
+#: The grid search may start at this multiple of the smallest variance (see
+#: :func:`score_bounds_from_zero`).
+_LOW = 0.01
+
+
+def score_bounds_from_zero(b: Array, yi: Array, vi: Array, *, reml: bool) -> tuple[Array, Array]:
+    """Lower and upper bounds of the score of the intercept-only model on ``[0, b]``.
+
+    On the cell, ``wb_i = 1/(v_i + b) <= w_i <= wa_i = 1/v_i``. Writing
+    ``w_i = wb_i ρ_i`` with ``1 <= ρ_i <= wa_i/wb_i``, the weighted mean exceeds
+    the mean ``m`` weighted by ``wb`` by at most ``b Σ wa wb (y - m)₊ / Σwb``
+    and falls below it by at most the same sum over ``(y - m)₋``, which bounds
+    each residual ``y_i - μ̂`` and so ``Σw²r²`` term by term; ``Σw`` lies between
+    ``Σwb`` and ``Σwa``, and ``Σw²/Σw`` (REML) between ``Σwb²/Σwa`` and
+    ``min(Σwa²/Σwb, max wa)``. The bounds are exact as ``b → 0``.
+    """
+    wa = 1.0 / vi
+    wb = 1.0 / (vi + b[..., None])
+    swa, swb = wa.sum(axis=-1), wb.sum(axis=-1)
+    dev = yi - ((wb * yi).sum(axis=-1) / swb)[..., None]
+    wab = wa * wb * (b / swb)[..., None]
+    up = (wab * np.maximum(dev, 0.0)).sum(axis=-1)[..., None]
+    down = (wab * np.maximum(-dev, 0.0)).sum(axis=-1)[..., None]
+    r_lo, r_hi = dev - up, dev + down
+    sq_hi = np.maximum(r_lo * r_lo, r_hi * r_hi)
+    sq_lo = np.where((r_lo <= 0) & (r_hi >= 0), 0.0, np.minimum(r_lo * r_lo, r_hi * r_hi))
+    s_hi = 0.5 * ((wa * wa * sq_hi).sum(axis=-1) - swb)
+    s_lo = 0.5 * ((wb * wb * sq_lo).sum(axis=-1) - swa)
+    if reml:
+        s_hi = s_hi + 0.5 * np.minimum((wa * wa).sum(axis=-1) / swb, wa.max(axis=-1))
+        s_lo = s_lo + 0.5 * (wb * wb).sum(axis=-1) / swa
+    return np.asarray(s_lo), np.asarray(s_hi)
+
+
 def _maximise(
     yi: Array, vi: Array, X: Array | None, reml: bool
 ) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
@@ -176,6 +221,11 @@ def _maximise_block(
     k = yi.shape[-1]
     upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
     lower = 1e-6 * vi.min(axis=-1)
+    if X is None:
+        # where the score provably keeps its sign on [0, 0.01 v_min], the grid starts
+        # there: the points below it add no candidate
+        s_lo, s_hi = score_bounds_from_zero(_LOW * vi.min(axis=-1), yi, vi, reml=reml)
+        lower = np.where((s_lo > 0) | (s_hi < 0), _LOW * vi.min(axis=-1), lower)
     # Each row's grid depends on that row alone (its number of points from its own
     # span of decades, padded by repeating its upper end, which adds no cell), so a
     # row's estimate does not depend on the other rows of the batch (chunked fits

@@ -1,0 +1,43 @@
+"""The interval bounds of the REML/ML score that let the grid search skip [0, 0.01 v_min]."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metapool.tau2._likelihood import score, score_bounds_from_zero
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    k=st.integers(2, 12),
+    seed=st.integers(0, 2**32 - 1),
+    width=st.floats(1e-4, 10.0),
+    reml=st.booleans(),
+)
+def test_bounds_enclose_the_score_on_the_cell(k, seed, width, reml):
+    rng = np.random.default_rng(seed)
+    vi = 10.0 ** rng.uniform(-3, 1, k)
+    yi = rng.normal(0, 1, k) * np.sqrt(vi + rng.choice([0.0, 0.1, 3.0]))
+    b = width * vi.min()
+    s_lo, s_hi = score_bounds_from_zero(np.asarray(b), yi, vi, reml=reml)
+    t = np.concatenate([[0.0, b], rng.uniform(0, b, 20)])
+    s = score(t, np.broadcast_to(yi, (t.size, k)), np.broadcast_to(vi, (t.size, k)), reml=reml)
+    slack = 1e-9 * (1.0 / vi).sum()  # rounding of sums of weights of this size
+    assert np.all(s >= s_lo - slack) and np.all(s <= s_hi + slack)
+
+
+@given(k=st.integers(2, 8), seed=st.integers(0, 2**32 - 1), reml=st.booleans())
+def test_bounds_close_on_the_score_at_zero_as_the_cell_shrinks(k, seed, reml):
+    rng = np.random.default_rng(seed)
+    vi = rng.uniform(0.01, 1.0, k)
+    yi = rng.normal(0, 1, k)
+    at_zero = float(score(np.asarray(0.0), yi, vi, reml=reml))
+    gaps = []
+    for width in (1e-2, 1e-4, 1e-6):
+        s_lo, s_hi = score_bounds_from_zero(np.asarray(width * vi.min()), yi, vi, reml=reml)
+        assert s_lo <= at_zero <= s_hi
+        gaps.append(float(s_hi - s_lo))
+    scale = (1.0 / vi).sum() + (yi**2 / vi**2).sum()
+    assert gaps[2] < gaps[0] and gaps[2] <= 1e-4 * scale
