@@ -20,6 +20,7 @@ __all__ = [
     "heterogeneity_from_tau2",
     "n_params",
     "ols_rss",
+    "rowsum",
     "trace_p",
     "wls",
 ]
@@ -36,6 +37,17 @@ class WLS(NamedTuple):
     rss: Array  #: (...,) sum of w * resid**2
 
 
+def rowsum(a: Array) -> Array:
+    """Sum over the last (study) axis of a float array.
+
+    ``einsum`` is several times faster than ``sum(axis=-1)`` on ``(n, k)`` arrays
+    with a short study axis (numpy's reduction sets up a loop per row), and adds
+    each row in index order whatever its place in memory, so a row gives the same
+    bits in a chunk, a copy or the whole batch.
+    """
+    return np.asarray(np.einsum("...k->...", a))
+
+
 def n_params(X: Array | None) -> int:
     """Number of coefficients (1 for the intercept-only model)."""
     return 1 if X is None else int(X.shape[-1])
@@ -44,17 +56,17 @@ def n_params(X: Array | None) -> int:
 def wls(y: Array, w: Array, X: Array | None = None) -> WLS:
     """Weighted least squares of ``y`` on ``X`` with weights ``w``."""
     if X is None:
-        sw = w.sum(axis=-1)
-        beta = (w * y).sum(axis=-1) / sw
+        sw = rowsum(w)
+        beta = rowsum(w * y) / sw
         resid = y - beta[..., None]
-        rss = (w * resid * resid).sum(axis=-1)
+        rss = rowsum(w * resid * resid)
         return WLS(beta[..., None], (1.0 / sw)[..., None, None], resid, rss)
     xtwx = np.einsum("...k,...kp,...kq->...pq", w, X, X)
     xtwy = np.einsum("...k,...kp,...k->...p", w, X, y)
     cov = np.linalg.inv(xtwx)
     beta = np.einsum("...pq,...q->...p", cov, xtwy)
     resid = y - np.einsum("...kp,...p->...k", X, beta)
-    rss = (w * resid * resid).sum(axis=-1)
+    rss = rowsum(w * resid * resid)
     return WLS(beta, cov, resid, rss)
 
 
@@ -64,9 +76,9 @@ def trace_p(w: Array, X: Array | None = None, cov: Array | None = None) -> Array
     Equals ``sum(w) - tr((X'WX)^-1 X' W² X)``; for the intercept-only model
     ``sum(w) - sum(w²)/sum(w)``.
     """
-    sw = w.sum(axis=-1)
+    sw = rowsum(w)
     if X is None:  # w * (w / Σw) rather than w² / Σw: no overflow for huge weights
-        return np.asarray(sw - (w * (w / sw[..., None])).sum(axis=-1))
+        return np.asarray(sw - rowsum(w * (w / sw[..., None])))
     if cov is None:
         cov = np.linalg.inv(np.einsum("...k,...kp,...kq->...pq", w, X, X))
     xtw2x = np.einsum("...k,...kp,...kq->...pq", w * w, X, X)

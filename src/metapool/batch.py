@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._conditioning import LIMIT, power_of_two_scale
+from metapool._conditioning import LIMIT, SAFE, power_of_two_scale
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 from metapool.results import BatchResult
 
@@ -70,6 +70,21 @@ def out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
     after its power-of-two rescaling (see :mod:`metapool._conditioning`)."""
     if not y.size:
         return np.zeros(y.shape, dtype=bool)
+    # Ordinary rows (every variance in [1/SAFE, SAFE], so s = 1, and effects
+    # spread less than sqrt(LIMIT * v_min)) pass without the medians below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        spread = (y.max(axis=-1) - y.min(axis=-1)) ** 2 / v.min(axis=-1)
+    plain = (v.min(axis=-1) >= 1 / SAFE) & (v.max(axis=-1) <= SAFE) & (spread < LIMIT)
+    if np.all(plain):
+        return np.zeros(y.shape, dtype=bool)
+    if y.ndim > 1:
+        out = np.zeros(y.shape, dtype=bool)
+        out[~plain] = _out_of_range(y[~plain], v[~plain])
+        return out
+    return _out_of_range(y, v)
+
+
+def _out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
     s = power_of_two_scale(v)[..., None]
     v_s = v / (s * s)
     with np.errstate(over="ignore", invalid="ignore"):

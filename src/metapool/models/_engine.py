@@ -28,7 +28,14 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._conditioning import power_of_two_scale
-from metapool._kernels import heterogeneity_from_q, heterogeneity_from_tau2, n_params, trace_p, wls
+from metapool._kernels import (
+    heterogeneity_from_q,
+    heterogeneity_from_tau2,
+    n_params,
+    rowsum,
+    trace_p,
+    wls,
+)
 from metapool.models._inference import pool as pool_intercept
 from metapool.models._inference import (
     prediction_interval,
@@ -148,7 +155,7 @@ def fit_iv(
         crit = z_crit(level) if df is None else float(t_crit(level, df))
         pvalue = two_sided_p(statistic, df)
         lo, hi = coef - crit * se, coef + crit * se
-        weights = np.asarray(100.0 * w / w.sum(axis=-1, keepdims=True))
+        weights = np.asarray(100.0 * w / rowsum(w)[..., None])
         pi_low = pi_high = np.full(shape, np.nan)
     hksj_zero = np.asarray((se[..., 0] == 0.0) if ci == "hksj" else np.zeros(shape, bool))
 

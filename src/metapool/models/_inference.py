@@ -13,6 +13,7 @@ from metapool._inference import t_crit, two_sided_p, z_crit
 from metapool._kernels import (
     heterogeneity_from_q,
     heterogeneity_from_tau2,
+    rowsum,
     trace_p,
     wls,
 )
@@ -101,7 +102,7 @@ def pool(yi: Array, vi: Array, tau2: Array | float, ci: str, level: float) -> Po
         df=df,
         ci_low=np.asarray(estimate - crit * se),
         ci_high=np.asarray(estimate + crit * se),
-        weights=np.asarray(100.0 * w / w.sum(axis=-1, keepdims=True)),
+        weights=np.asarray(100.0 * w / rowsum(w)[..., None]),
     )
 
 

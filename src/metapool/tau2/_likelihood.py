@@ -33,7 +33,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._kernels import ols_rss, trace_p, wls
+from metapool._kernels import ols_rss, rowsum, trace_p, wls
 from metapool._roots import bracketed_root
 from metapool._validation import check_positive_int
 from metapool.exceptions import InvalidParameterError
@@ -64,15 +64,15 @@ def _log_likelihood_and_score(
     w = 1.0 / tot
     fit = wls(yi, w, X)
     u = w * fit.resid
-    uu = (u * u).sum(axis=-1)
-    sw = w.sum(axis=-1)
-    ll = -0.5 * (np.log(tot).sum(axis=-1) + fit.rss)
+    uu = rowsum(u * u)
+    sw = rowsum(w)
+    ll = -0.5 * (rowsum(np.log(tot)) + fit.rss)
     if not reml:
         return np.asarray(ll), np.asarray(0.5 * (uu - sw))
     if X is None:
         cov = fit.cov[..., 0, 0]
         ll = ll + 0.5 * np.log(cov)
-        tr_p = sw - (w * w).sum(axis=-1) * cov
+        tr_p = sw - rowsum(w * w) * cov
     else:
         ll = ll + 0.5 * np.linalg.slogdet(fit.cov)[1]
         tr_p = trace_p(w, X, fit.cov)
@@ -82,19 +82,17 @@ def _log_likelihood_and_score(
 def _grid_score(tau2: Array, yi: Array, vi: Array, X: Array | None, *, reml: bool) -> Array:
     """The score on a grid of τ² values (``tau2``: ``(..., G)``; ``yi``, ``vi``:
     ``(..., 1, k)``) without the log-likelihood, whose logarithms the grid search
-    rarely needs. Sums over the (short) study axis are products with a vector of
-    ones, several times faster than ``sum(axis=-1)`` on arrays of this shape."""
+    rarely needs."""
     if X is not None:
         return _log_likelihood_and_score(tau2, yi, vi, X, reml=reml)[1]
-    ones = np.ones(yi.shape[-1])
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
-    sw = w @ ones
-    beta = ((w * yi) @ ones) / sw
+    sw = rowsum(w)
+    beta = rowsum(w * yi) / sw
     u = w * (yi - beta[..., None])
-    uu = (u * u) @ ones
+    uu = rowsum(u * u)
     if not reml:
         return np.asarray(0.5 * (uu - sw))
-    return np.asarray(0.5 * (uu - (sw - ((w * w) @ ones) / sw)))
+    return np.asarray(0.5 * (uu - (sw - rowsum(w * w) / sw)))
 
 
 def score(
@@ -127,19 +125,19 @@ def _score_terms(
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
     fit = wls(yi, w, X)
     u = w * fit.resid
-    uu = (u * u).sum(axis=-1)
-    sw = w.sum(axis=-1)
-    sw2 = (w * w).sum(axis=-1)
+    uu = rowsum(u * u)
+    sw = rowsum(w)
+    sw2 = rowsum(w * w)
     if X is None:
         cov = fit.cov[..., 0, 0]
-        upu = (w * u * u).sum(axis=-1) - (w * u).sum(axis=-1) ** 2 * cov
+        upu = rowsum(w * u * u) - rowsum(w * u) ** 2 * cov
         c_a2 = sw2 * cov
         tr_p = sw - c_a2
-        tr_pp = sw2 - 2.0 * (w**3).sum(axis=-1) * cov + c_a2 * c_a2
+        tr_pp = sw2 - 2.0 * rowsum(w**3) * cov + c_a2 * c_a2
     else:
         cov = fit.cov
         xwu = np.einsum("...k,...kp->...p", w * u, X)
-        upu = (w * u * u).sum(axis=-1) - np.einsum("...p,...pq,...q->...", xwu, cov, xwu)
+        upu = rowsum(w * u * u) - np.einsum("...p,...pq,...q->...", xwu, cov, xwu)
         c_a2 = cov @ np.einsum("...k,...kp,...kq->...pq", w * w, X, X)
         c_a3 = cov @ np.einsum("...k,...kp,...kq->...pq", w**3, X, X)
         tr_p = sw - np.einsum("...pp->...", c_a2)
@@ -176,19 +174,19 @@ def score_bounds_from_zero(b: Array, yi: Array, vi: Array, *, reml: bool) -> tup
     """
     wa = 1.0 / vi
     wb = 1.0 / (vi + b[..., None])
-    swa, swb = wa.sum(axis=-1), wb.sum(axis=-1)
-    dev = yi - ((wb * yi).sum(axis=-1) / swb)[..., None]
+    swa, swb = rowsum(wa), rowsum(wb)
+    dev = yi - (rowsum(wb * yi) / swb)[..., None]
     wab = wa * wb * (b / swb)[..., None]
-    up = (wab * np.maximum(dev, 0.0)).sum(axis=-1)[..., None]
-    down = (wab * np.maximum(-dev, 0.0)).sum(axis=-1)[..., None]
+    up = rowsum(wab * np.maximum(dev, 0.0))[..., None]
+    down = rowsum(wab * np.maximum(-dev, 0.0))[..., None]
     r_lo, r_hi = dev - up, dev + down
     sq_hi = np.maximum(r_lo * r_lo, r_hi * r_hi)
     sq_lo = np.where((r_lo <= 0) & (r_hi >= 0), 0.0, np.minimum(r_lo * r_lo, r_hi * r_hi))
-    s_hi = 0.5 * ((wa * wa * sq_hi).sum(axis=-1) - swb)
-    s_lo = 0.5 * ((wb * wb * sq_lo).sum(axis=-1) - swa)
+    s_hi = 0.5 * (rowsum(wa * wa * sq_hi) - swb)
+    s_lo = 0.5 * (rowsum(wb * wb * sq_lo) - swa)
     if reml:
-        s_hi = s_hi + 0.5 * np.minimum((wa * wa).sum(axis=-1) / swb, wa.max(axis=-1))
-        s_lo = s_lo + 0.5 * (wb * wb).sum(axis=-1) / swa
+        s_hi = s_hi + 0.5 * np.minimum(rowsum(wa * wa) / swb, wa.max(axis=-1))
+        s_lo = s_lo + 0.5 * rowsum(wb * wb) / swa
     return np.asarray(s_lo), np.asarray(s_hi)
 
 

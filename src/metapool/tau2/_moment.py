@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._kernels import n_params, ols_rss, trace_p, wls
+from metapool._kernels import n_params, ols_rss, rowsum, trace_p, wls
 from metapool.exceptions import InvalidParameterError
 from metapool.tau2._base import Tau2Fit, closed_form, register
 
@@ -73,10 +73,10 @@ class HedgesOlkin:
         df = k - n_params(X)
         rss = ols_rss(yi, X)
         if X is None:
-            tr_pv = vi.sum(axis=-1) * (k - 1) / k
+            tr_pv = rowsum(vi) * (k - 1) / k
         else:
             hat_diag = np.einsum("...kp,pq,...kq->...k", X, np.linalg.inv(X.T @ X), X)
-            tr_pv = (vi * (1.0 - hat_diag)).sum(axis=-1)
+            tr_pv = rowsum(vi * (1.0 - hat_diag))
         return closed_form(np.maximum(0.0, (rss - tr_pv) / df), self.name)
 
 
@@ -99,7 +99,7 @@ class SidikJonkman:
 
     def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
         k = yi.shape[-1]
-        tau2_0 = ((yi - yi.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1) / k
+        tau2_0 = rowsum((yi - yi.mean(axis=-1, keepdims=True)) ** 2) / k
         fit = wls(yi, 1.0 / (vi + tau2_0[..., None]), X)
         return closed_form(tau2_0 * fit.rss / (k - n_params(X)), self.name)
 
@@ -121,7 +121,7 @@ class HunterSchmidt:
     def estimate(self, yi: Array, vi: Array, X: Array | None = None) -> Tau2Fit:
         w = 1.0 / vi
         q = wls(yi, w, X).rss
-        tau2 = (q - yi.shape[-1]) / w.sum(axis=-1)
+        tau2 = (q - yi.shape[-1]) / rowsum(w)
         return closed_form(np.maximum(0.0, tau2), self.name)
 
 

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._kernels import n_params, ols_rss, wls
+from metapool._kernels import n_params, ols_rss, rowsum, wls
 from metapool._roots import RootResult, bracketed_root
 from metapool.tau2._base import Tau2Fit, register
 
@@ -50,7 +50,7 @@ def generalized_q_and_slope(
     w = 1.0 / (vi + np.asarray(tau2)[..., None])
     fit = wls(yi, w, X)
     u = w * fit.resid
-    return fit.rss, -(u * u).sum(axis=-1)
+    return fit.rss, -rowsum(u * u)
 
 
 def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
