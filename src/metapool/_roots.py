@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 __all__ = ["RootResult", "bracketed_root"]
 
 Array = NDArray[np.float64]
-FunctionAndSlope = Callable[[Array], tuple[Array, Array]]
+FunctionAndSlope = Callable[[Array, "NDArray[np.intp] | None"], tuple[Array, Array]]
 
 #: Relative step tolerance: about 4500 machine epsilons, so it is always reachable
 #: in double precision, and far below the 1e-10 asked of every estimator.
@@ -57,7 +57,10 @@ def bracketed_root(
 ) -> RootResult:
     """Find ``x`` in ``[lo, hi]`` with ``f(x) = 0`` for every element of a batch.
 
-    ``fdf(x)`` returns ``(f(x), f'(x))`` for ``x`` of shape ``lo.shape``;
+    ``fdf(x, rows)`` returns ``(f(x), f'(x))``: for a batch, ``x`` holds the
+    values of the elements ``rows`` (flat indices into ``lo.shape``, as
+    ``np.unravel_index`` reads them) and only the elements still iterating are
+    evaluated (an active set); for a single element ``rows`` is None.
     ``f_lo`` and ``f_hi`` must have opposite signs (or one of them be 0).
     Elements stop when a step is smaller than ``xtol + rtol * |x|``, when the
     bracket is that narrow, or when ``f`` is exactly 0.
@@ -68,22 +71,33 @@ def bracketed_root(
             fdf, lo, hi, f_lo, f_hi, xtol=float(np.asarray(xtol)), rtol=rtol, maxiter=maxiter
         )
     shape = lo.shape
-    hi = np.asarray(hi, dtype=np.float64)
-    f_lo = np.asarray(f_lo, dtype=np.float64)
-    f_hi = np.asarray(f_hi, dtype=np.float64)
-    tol = np.broadcast_to(np.asarray(xtol, dtype=np.float64), shape)
+    lo = lo.reshape(-1)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1)
+    f_lo = np.asarray(f_lo, dtype=np.float64).reshape(-1)
+    f_hi = np.asarray(f_hi, dtype=np.float64).reshape(-1)
+    tol_all = np.broadcast_to(np.asarray(xtol, dtype=np.float64), shape).reshape(-1)
     # Orient each bracket so that f(neg) < 0 < f(pos).
-    neg = np.where(f_lo < 0, lo, hi)
-    pos = np.where(f_lo < 0, hi, lo)
-    done = (f_lo == 0) | (f_hi == 0) | (np.abs(hi - lo) <= tol)
-    x = np.where(f_lo == 0, lo, np.where(f_hi == 0, hi, 0.5 * (lo + hi)))
-    step_old = np.abs(hi - lo)
+    done = (f_lo == 0) | (f_hi == 0) | (np.abs(hi - lo) <= tol_all)
+    root = np.where(f_lo == 0, lo, np.where(f_hi == 0, hi, 0.5 * (lo + hi)))
+    iterations = np.zeros(lo.shape, dtype=np.int64)
+    rows = np.flatnonzero(~done)
+    # the state of the elements still iterating (indexed by position in ``rows``)
+    x = root[rows]
+    neg = np.where(f_lo < 0, lo, hi)[rows]
+    pos = np.where(f_lo < 0, hi, lo)[rows]
+    step_old = np.abs(hi - lo)[rows]
     step = step_old.copy()
-    f, df = fdf(x)
-    iterations = np.zeros(shape, dtype=np.int64)
+    tol = tol_all[rows]
+    f, df = (np.asarray(a, dtype=np.float64) for a in fdf(x, rows))
     for _ in range(maxiter):
-        done |= f == 0
-        if done.all():
+        zero = f == 0
+        if zero.any():
+            done[rows[zero]] = True
+            keep = ~zero
+            rows, x, neg, pos, step_old, step, tol, f, df = (
+                a[keep] for a in (rows, x, neg, pos, step_old, step, tol, f, df)
+            )
+        if rows.size == 0:
             break
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x - f / df
@@ -96,18 +110,22 @@ def bracketed_root(
         )
         step_old = step
         step = np.where(bisect, 0.5 * (pos - neg), f / np.where(df == 0, 1.0, df))
-        x_new = np.where(bisect, neg + 0.5 * (pos - neg), newton)
-        active = ~done
-        x = np.where(active, x_new, x)
-        iterations += active
+        x = np.where(bisect, neg + 0.5 * (pos - neg), newton)
+        root[rows] = x
+        iterations[rows] += 1
         limit = tol + rtol * np.abs(x)
-        done = done | (np.abs(step) <= limit) | (np.abs(pos - neg) <= limit)
-        f_new, df_new = fdf(x)
-        f = np.where(active, f_new, f)
-        df = np.where(active, df_new, df)
-        neg = np.where(active & (f < 0), x, neg)
-        pos = np.where(active & (f > 0), x, pos)
-    return RootResult(x, done, iterations)
+        stop = (np.abs(step) <= limit) | (np.abs(pos - neg) <= limit)
+        done[rows[stop]] = True
+        keep = ~stop
+        rows, x, neg, pos, step_old, step, tol = (
+            a[keep] for a in (rows, x, neg, pos, step_old, step, tol)
+        )
+        if rows.size == 0:
+            break
+        f, df = (np.asarray(a, dtype=np.float64) for a in fdf(x, rows))
+        neg = np.where(f < 0, x, neg)
+        pos = np.where(f > 0, x, pos)
+    return RootResult(root.reshape(shape), done.reshape(shape), iterations.reshape(shape))
 
 
 def _scalar_root(
@@ -139,7 +157,7 @@ def _scalar_root(
     neg, pos = (lo, hi) if f_lo < 0 else (hi, lo)
     x = 0.5 * (lo + hi)
     step_old = step = abs(hi - lo)
-    f_arr, df_arr = fdf(np.asarray(x))
+    f_arr, df_arr = fdf(np.asarray(x), None)
     f, df = float(f_arr), float(df_arr)
     for iteration in range(1, maxiter + 1):
         if f == 0:
@@ -157,7 +175,7 @@ def _scalar_root(
         limit = xtol + rtol * abs(x)
         if abs(step) <= limit or abs(pos - neg) <= limit:
             return result(x, True, iteration)
-        f_arr, df_arr = fdf(np.asarray(x))
+        f_arr, df_arr = fdf(np.asarray(x), None)
         f, df = float(f_arr), float(df_arr)
         if f < 0:
             neg = x

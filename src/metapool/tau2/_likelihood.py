@@ -39,7 +39,7 @@ from metapool._validation import check_positive_int
 from metapool.exceptions import InvalidParameterError
 from metapool.tau2._base import Tau2Estimator, Tau2Fit, get, register
 from metapool.tau2._moment import DerSimonianLaird
-from metapool.tau2._qsolve import XTOL_FACTOR
+from metapool.tau2._qsolve import XTOL_FACTOR, at_rows
 
 __all__ = ["ML", "REML", "REMLFisherScoring", "log_likelihood", "score", "score_and_slope"]
 
@@ -265,8 +265,13 @@ def _maximise_block(
     f_lo = np.where(interior, np.take_along_axis(sc, take, axis=-1)[..., 0], 1.0)
     f_hi = np.where(interior, np.take_along_axis(sc, take + 1, axis=-1)[..., 0], -1.0)
     hi = np.where(interior, hi, lo)
+
+    def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
+        y, v, x = at_rows(rows, yi, vi, X)
+        return score_and_slope(t, y, v, x, reml=reml)
+
     res = bracketed_root(
-        lambda t: score_and_slope(t, yi, vi, X, reml=reml),
+        fdf,
         lo,
         hi,
         f_lo,

@@ -10,7 +10,7 @@ solution is the boundary 0. A bracketed solver then always converges.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -23,6 +23,7 @@ from metapool.tau2._base import Tau2Fit, register
 __all__ = [
     "EmpiricalBayes",
     "PauleMandel",
+    "at_rows",
     "generalized_q",
     "generalized_q_and_slope",
     "solve_generalized_q",
@@ -53,6 +54,18 @@ def generalized_q_and_slope(
     return fit.rss, -rowsum(u * u)
 
 
+def at_rows(
+    rows: NDArray[np.intp] | None, yi: Array, vi: Array, X: Array | None, *per_row: Array
+) -> tuple[Any, ...]:
+    """The analyses ``rows`` (flat indices into the batch shape ``yi.shape[:-1]``) of
+    ``yi``, ``vi``, ``X`` (shared when 2-d) and of per-analysis arrays; all when None."""
+    if rows is None:
+        return (yi, vi, X, *per_row)
+    at = np.unravel_index(rows, yi.shape[:-1])
+    x = X[at] if X is not None and X.ndim > 2 else X
+    return (yi[at], vi[at], x, *(np.broadcast_to(a, yi.shape[:-1])[at] for a in per_row))
+
+
 def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
     """Solve ``Q(τ²) = target`` for τ² >= 0 (0 when ``Q(0) <= target``)."""
     target = np.broadcast_to(np.asarray(target, dtype=np.float64), yi.shape[:-1])
@@ -65,9 +78,10 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | f
     f_lo = np.where(interior, q0, 0.0)
     xtol = XTOL_FACTOR * vi.min(axis=-1)
 
-    def fdf(t: Array) -> tuple[Array, Array]:
-        q, slope = generalized_q_and_slope(t, yi, vi, X)
-        return q - target, slope
+    def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
+        y, v, x, tgt = at_rows(rows, yi, vi, X, target)
+        q, slope = generalized_q_and_slope(t, y, v, x)
+        return q - tgt, slope
 
     res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol)
     root = np.where(interior, res.root, 0.0)
