@@ -24,7 +24,14 @@ from metapool.models._protocol import Model
 from metapool.results import MetaResult
 from metapool.tau2 import REML, Tau2Estimator
 
-__all__ = ["MIN_K", "RECOMMENDED_K", "BiasInput", "read_input", "regress_on_se"]
+__all__ = [
+    "MIN_K",
+    "RECOMMENDED_K",
+    "BiasInput",
+    "read_input",
+    "regress_on",
+    "regress_on_se",
+]
 
 Array = NDArray[np.float64]
 
@@ -51,19 +58,29 @@ class BiasInput:
     level: float
     source: str
     notes: tuple[str, ...]
+    effects: EffectSet | None = None
 
     @property
     def k(self) -> int:
         return int(self.yi.size)
 
 
-def read_input(owner: str, effects_or_result: object, level: float | None) -> BiasInput:
+def read_input(
+    owner: str,
+    effects_or_result: object,
+    level: float | None,
+    *,
+    min_k: int = MIN_K,
+    asymmetry_test: bool = True,
+) -> BiasInput:
     """Read an effect-size set or a fitted result, check k, and warn when k is small.
 
     An :class:`EffectSet` gets metafor's defaults for vectors (REML, z, 95%);
     a :class:`MetaResult` contributes its studies and its model's settings.
     Mantel–Haenszel and Peto results count as common-effect fits, as in metafor
     (whose ``rma.mh``/``rma.peto`` objects carry ``method = "FE"``).
+    ``min_k`` is the fewest studies accepted; ``asymmetry_test=False`` skips the
+    small-k warning, which is about the power of tests for asymmetry.
     """
     notes: list[str] = []
     if isinstance(effects_or_result, EffectSet):
@@ -101,12 +118,14 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
         check_finite_effects(
             owner, np.asarray(yi, dtype=np.float64), np.asarray(vi, dtype=np.float64), labels, index
         )
-    if k < MIN_K:
-        raise InvalidDataError(
-            f"{owner} needs at least {MIN_K} studies (the regression on the standard error "
-            f"leaves k - 2 degrees of freedom); got k = {k}."
+    if k < min_k:
+        why = (
+            " (the regression on the standard error leaves k - 2 degrees of freedom)"
+            if min_k == MIN_K
+            else ""
         )
-    if k < RECOMMENDED_K:
+        raise InvalidDataError(f"{owner} needs at least {min_k} studies{why}; got k = {k}.")
+    if asymmetry_test and k < RECOMMENDED_K:
         warnings.warn(
             f"{owner}: only k = {k} studies; tests for funnel-plot asymmetry have little power "
             f"with fewer than {RECOMMENDED_K} studies (Sterne et al. 2011). The result is "
@@ -125,34 +144,52 @@ def read_input(owner: str, effects_or_result: object, level: float | None) -> Bi
         level=fit_level if level is None else check_level(owner, level),
         source=source,
         notes=tuple(notes),
+        effects=eff if isinstance(effects_or_result, EffectSet) else res.effects,
     )
 
 
 def regress_on_se(
     owner: str, yi: Array, vi: Array, tau2: Tau2Estimator | None, *, hint: str = ""
 ) -> tuple[WLS, float, bool]:
-    """Meta-regression of ``yi`` on ``sqrt(vi)`` (with intercept).
+    """Meta-regression of ``yi`` on ``sqrt(vi)``: :func:`regress_on` with the
+    standard error as predictor."""
+    return regress_on(owner, yi, vi, np.sqrt(vi), tau2, hint=hint)
 
-    τ² is estimated by ``tau2`` with the design matrix ``[1, sei]`` (0 for a
-    common-effect model). Returns the WLS fit with weights ``1/(vi + τ²)``,
-    τ² and whether its estimator converged (a ConvergenceWarning is raised if not).
 
-    Raises :class:`InvalidDataError` when ``sei`` is (nearly) constant, with the
-    rank criterion of R's ``lm`` (the part of ``sei`` not explained by the
+def regress_on(
+    owner: str,
+    yi: Array,
+    vi: Array,
+    x: Array,
+    tau2: Tau2Estimator | None,
+    *,
+    weights: Array | None = None,
+    what: str = "standard errors",
+    hint: str = "",
+) -> tuple[WLS, float, bool]:
+    """Meta-regression of ``yi`` on the predictor ``x`` (with intercept).
+
+    τ² is estimated by ``tau2`` with the design matrix ``[1, x]`` (0 for a
+    common-effect model). Returns the WLS fit with weights ``1/(vi + τ²)``
+    (or ``weights``, for a classic regression with other weights, such as
+    Peters' test), τ² and whether its estimator converged (a ConvergenceWarning
+    is raised if not).
+
+    Raises :class:`InvalidDataError` when ``x`` is (nearly) constant, with the
+    rank criterion of R's ``lm`` (the part of ``x`` not explained by the
     intercept is below 1e-7 of its norm), where metafor stops too.
     """
-    sei = np.sqrt(vi)
-    if np.linalg.norm(sei - sei.mean()) <= 1e-7 * np.linalg.norm(sei):
+    if np.linalg.norm(x - x.mean()) <= 1e-7 * np.linalg.norm(x):
+        same = "variance" if what == "standard errors" else f"value of the predictor ({what})"
         raise InvalidDataError(
-            f"{owner}: all studies have the same variance, so the effects cannot be regressed "
-            "on their standard errors (metafor: 'Model matrix no longer of full rank')." + hint
+            f"{owner}: all studies have the same {same}, so the effects cannot be regressed "
+            f"on their {what} (metafor: 'Model matrix no longer of full rank')." + hint
         )
-    X = np.column_stack([np.ones_like(yi), sei])
+    X = np.column_stack([np.ones_like(yi), x])
     tau2_value, converged = 0.0, True
     if tau2 is not None:
-        fit = estimate_tau2(
-            tau2, yi, vi, X, owner=owner, where=" in the regression on the standard error"
-        )
+        fit = estimate_tau2(tau2, yi, vi, X, owner=owner, where=f" in the regression on the {what}")
         tau2_value = float(np.asarray(fit.tau2))
         converged = bool(np.all(fit.converged))
-    return wls(yi, 1.0 / (vi + tau2_value), X), tau2_value, converged
+    w = 1.0 / (vi + tau2_value) if weights is None else weights
+    return wls(yi, w, X), tau2_value, converged

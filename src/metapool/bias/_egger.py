@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from metapool._inference import t_crit, two_sided_p, z_crit
 from metapool._validation import check_choice
-from metapool.bias._common import read_input, regress_on_se
-from metapool.models._inference import variance_scale
-from metapool.results import EggerResult, Interval
+from metapool.bias._common import read_input
+from metapool.bias._regtest import PREDICTORS, predictor_values, regression_test
+from metapool.results import EggerResult
 
 __all__ = ["EggerResult", "egger_test"]
 
-_MODELS = {
-    "lm": "weighted regression with multiplicative dispersion",
-    "rma-common": "common-effect meta-regression",
-    "rma-random": "mixed-effects meta-regression",
-}
-
 
 def egger_test(
-    effects_or_result: object, model: str = "lm", *, level: float | None = None
+    effects_or_result: object,
+    model: str = "lm",
+    *,
+    predictor: str = "sei",
+    level: float | None = None,
+    ni: object = None,
 ) -> EggerResult:
     """Egger's regression test for funnel-plot asymmetry, as metafor's ``regtest``.
 
@@ -28,6 +24,9 @@ def egger_test(
     and tests ``b1 = 0``. ``b1`` is Egger's intercept (see :class:`EggerResult`
     for the mapping to Egger's original regression of ``yi/sei`` on ``1/sei``)
     and ``b0`` is the limit estimate, the effect of an infinitely precise study.
+    With another ``predictor`` the effects are regressed on it instead
+    (``yi = b0 + b1 · x``), as ``regtest(predictor=...)``; the test is then of
+    ``b1``, stored in the same fields.
 
     Parameters
     ----------
@@ -46,9 +45,21 @@ def egger_test(
         :class:`~metapool.CommonEffect`, Mantel–Haenszel or Peto result, a
         common-effect regression with weights ``1/vi``; for an effect-size set,
         metafor's defaults for vectors: REML and z.
+    predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}, default "sei"
+        The measure of precision regressed on (metafor's ``predictor``): the
+        standard error (Egger's test), the sampling variance (Moreno et al.
+        2009), the total sample size, its inverse (Peters et al. 2006 use
+        ``1/n``), its square root, or its inverse square root. The limit
+        estimate (the intercept) is reported for ``"sei"``, ``"vi"``, ``"ninv"``
+        and ``"sqrtninv"``, which tend to 0 for an infinitely large study; it
+        is NaN for ``"ni"`` and ``"sqrtni"`` (metafor reports none either).
     level : float, optional
         Confidence level of the intervals; default the result's level (0.95
         for an effect-size set).
+    ni : array_like, optional
+        Total sample size of each study, for the predictors based on ``n``;
+        by default taken from the effect set (``n1 + n2`` for two-group
+        measures, ``n`` for one-group measures), as metafor's ``escalc``.
 
     Returns
     -------
@@ -57,10 +68,12 @@ def egger_test(
     Raises
     ------
     InvalidDataError
-        If there are fewer than 3 studies, or all have the same variance (then
-        ``sei`` is collinear with the intercept; metafor stops too).
+        If there are fewer than 3 studies, or all have the same value of the
+        predictor (then it is collinear with the intercept; metafor stops too),
+        or a sample size is not positive.
     InvalidParameterError
-        For an unknown ``model`` or a ``level`` outside (0, 1).
+        For an unknown ``model`` or ``predictor``, a ``level`` outside (0, 1), or
+        a predictor based on ``n`` without sample sizes.
     MetapoolTypeError
         If the input is neither an effect-size set nor a result.
 
@@ -93,6 +106,12 @@ def egger_test(
     .. [3] Sterne JAC, Sutton AJ, Ioannidis JPA, et al. (2011). Recommendations
        for examining and interpreting funnel plot asymmetry in meta-analyses of
        randomised controlled trials. BMJ 343:d4002.
+    .. [4] Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2006).
+       Comparison of two methods to detect publication bias in meta-analysis.
+       JAMA 295(6):676-680.
+    .. [5] Moreno SG, Sutton AJ, Ades AE, et al. (2009). Assessment of
+       regression-based methods to adjust for publication bias through a
+       comprehensive simulation study. BMC Med Res Methodol 9:2.
 
     Examples
     --------
@@ -113,61 +132,16 @@ def egger_test(
     """
     owner = "egger_test"
     model = check_choice(owner, "model", model, ("lm", "rma"))
+    predictor = check_choice(owner, "predictor", predictor, tuple(PREDICTORS))
     inp = read_input(owner, effects_or_result, level)
-    df_resid = inp.k - 2
-    tau2: float | None
-    tau2_method: str | None = None
-    dispersion: float | None = None
-    df: int | None = df_resid
-    if model == "lm":
-        fit, _, converged = regress_on_se(owner, inp.yi, inp.vi, None)
-        # A perfect fit (all effects on one line, e.g. all equal) leaves no residual
-        # variance: its rounding residue (~1e-31) would give a noise statistic, so it is
-        # set to 0 and the test is not estimable (0/0), whatever the location of yi.
-        perfect = float(fit.rss) <= 1e-24 * float((inp.yi**2 / inp.vi).sum())
-        dispersion = 0.0 if perfect else float(fit.rss) / df_resid
-        cov = fit.cov * dispersion
-        tau2, ci_method, method = None, "t", _MODELS["lm"]
-    else:
-        fit, tau2, converged = regress_on_se(owner, inp.yi, inp.vi, inp.tau2)
-        ci_method = inp.ci
-        cov = fit.cov * float(variance_scale(fit.rss, df_resid, ci_method))
-        if ci_method == "z":
-            df = None
-        if inp.tau2 is None:
-            method = _MODELS["rma-common"]
-        else:
-            method = _MODELS["rma-random"]
-            tau2_method = inp.tau2.name
-    beta = fit.beta
-    se = np.sqrt(np.diag(cov))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(se > 0, beta / np.where(se > 0, se, 1.0), np.nan)
-    crit = z_crit(inp.level) if df is None else float(t_crit(inp.level, float(df)))
-    pval = two_sided_p(stat, None if df is None else float(df))
-
-    def interval(j: int) -> Interval:
-        return Interval(float(beta[j] - crit * se[j]), float(beta[j] + crit * se[j]))
-
-    return EggerResult(
+    x = predictor_values(owner, inp, predictor, ni)
+    return regression_test(
+        owner,
+        inp,
+        x,
         model=model,
-        method=method,
-        intercept=float(beta[1]),
-        se=float(se[1]),
-        statistic=float(stat[1]),
-        df=df,
-        pvalue=float(pval[1]),
-        ci=interval(1),
-        limit_estimate=float(beta[0]),
-        limit_se=float(se[0]),
-        limit_ci=interval(0),
-        tau2=tau2,
-        tau2_method=tau2_method,
-        dispersion=dispersion,
-        ci_method=ci_method,
-        level=inp.level,
-        k=inp.k,
-        converged=converged,
-        measure=inp.measure,
-        notes=inp.notes,
+        predictor=predictor,
+        test="Egger" if predictor == "sei" else f"regression on the {PREDICTORS[predictor]}",
+        tau2=inp.tau2,
+        ci=inp.ci,
     )

@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 __all__ = ["BeggResult", "EggerResult", "TrimFillResult"]
 
+_PREDICTOR_NAMES = {
+    "sei": "standard error",
+    "vi": "sampling variance",
+    "ni": "sample size",
+    "ninv": "inverse of the sample size",
+    "sqrtni": "square root of the sample size",
+    "sqrtninv": "inverse square root of the sample size",
+}
+
 
 @attrs.frozen(kw_only=True)
 class EggerResult:
@@ -75,6 +84,16 @@ class EggerResult:
         Effect measure of the studies.
     notes : tuple of str
         Decisions taken for this data (small k, MH/Peto input).
+    test : str
+        Which regression test this is: ``"Egger"``, ``"Harbord"``, ``"Peters"``,
+        ``"arcsine"``, ``"Thompson-Sharp"``, or ``"regression on the <predictor>"``
+        for :func:`~metapool.egger_test` with another predictor.
+    predictor : str
+        The regressor (metafor's ``predictor``): ``"sei"``, ``"vi"``, ``"ni"``,
+        ``"ninv"``, ``"sqrtni"``, ``"sqrtninv"``. ``intercept`` is its
+        coefficient, the quantity tested, whatever the predictor (Egger's
+        intercept for ``"sei"``); ``limit_estimate`` is the intercept of the
+        regression (NaN for ``"ni"`` and ``"sqrtni"``, which do not tend to 0).
     """
 
     model: str
@@ -97,6 +116,8 @@ class EggerResult:
     converged: bool
     measure: Measure
     notes: tuple[str, ...] = ()
+    test: str = "Egger"
+    predictor: str = "sei"
 
     @property
     def slope(self) -> float:
@@ -116,19 +137,29 @@ class EggerResult:
         if self.tau2_method is not None:
             model += f"; tau^2 estimator: {self.tau2_method}"
         model += f"; test: {self.ci_method})"
+        coef = (
+            "Egger's intercept (coefficient of sei):"
+            if self.predictor == "sei"
+            else f"Coefficient of {self.predictor}:".ljust(39)
+        )
+        limit = f"Limit estimate (as {self.predictor} -> 0):".ljust(39)
         lines = [
-            "Regression test for funnel-plot asymmetry (Egger)",
+            f"Regression test for funnel-plot asymmetry ({self.test})",
             "",
             f"Model:     {model}",
-            f"Predictor: standard error (k = {self.k}; measure {self.measure})",
+            f"Predictor: {_PREDICTOR_NAMES.get(self.predictor, self.predictor)} "
+            f"(k = {self.k}; measure {self.measure})",
             "",
             f"Test for funnel-plot asymmetry: {stat} = {fmt(self.statistic, digits)}{df_txt}, "
             f"{p_text(self.pvalue)}",
-            f"Egger's intercept (coefficient of sei): b = {fmt(self.intercept, digits)} "
+            f"{coef} b = {fmt(self.intercept, digits)} "
             f"(se = {fmt(self.se, digits)}; {pct}% CI {self.ci.format(digits)})",
-            f"Limit estimate (as sei -> 0):          b = {fmt(self.limit_estimate, digits)} "
-            f"(se = {fmt(self.limit_se, digits)}; {pct}% CI {self.limit_ci.format(digits)})",
         ]
+        if not np.isnan(self.limit_estimate):
+            lines.append(
+                f"{limit} b = {fmt(self.limit_estimate, digits)} "
+                f"(se = {fmt(self.limit_se, digits)}; {pct}% CI {self.limit_ci.format(digits)})"
+            )
         if self.tau2 is not None and self.tau2_method is not None:
             lines.append(f"Residual heterogeneity: tau^2 = {fmt(self.tau2, digits)}")
         if self.dispersion is not None:
@@ -229,7 +260,7 @@ class EggerResult:
         ]
         footer = [f"k = {self.k}; measure {self.measure}; {self.method} ({self.model})"]
         return html_table(
-            "Regression test for funnel-plot asymmetry (Egger)",
+            f"Regression test for funnel-plot asymmetry ({self.test})",
             ["", "estimate", "se", "statistic", "p", f"{pct}% CI"],
             rows,
             footer,

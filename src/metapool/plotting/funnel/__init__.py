@@ -44,6 +44,9 @@ def funnel_plot(
     contours: Sequence[float] | None = None,
     trimfill: Any = None,
     pseudo_ci: bool = True,
+    sunset: bool = False,
+    sunset_effect: float | None = None,
+    sunset_alpha: float = 0.05,
     level: float | None = None,
     xlim: Sequence[float] | None = None,
     xticks: Sequence[float] | None = None,
@@ -85,6 +88,19 @@ def funnel_plot(
         estimate, with the observed estimate as a dotted line.
     pseudo_ci : bool, default True
         Draw the pseudo-confidence region (dashed lines) and the pooled estimate.
+    sunset : bool, default False
+        A "sunset" (power-enhanced) funnel plot (Kossmeier et al. 2020 [4]_):
+        the background is shaded in horizontal bands by the power of a study
+        with that standard error to detect the true effect ``sunset_effect``
+        with a two-sided z test at ``sunset_alpha`` (bands change colour at
+        10 %, 20 %, ..., 90 % power; brighter is more power); a power axis on the
+        right labels the band edges and the studies' median power is shown.
+        Cannot be combined with ``contours``.
+    sunset_effect : float, optional
+        The true effect assumed for the power, on the natural scale (a ratio
+        for ratio measures); default the pooled estimate.
+    sunset_alpha : float, default 0.05
+        Two-sided significance level of the studies' tests.
     level : float, optional
         Level of the pseudo-confidence region; default ``result.level``.
     xlim, xticks : sequence of float, optional
@@ -160,8 +176,11 @@ def funnel_plot(
 
     Artists carry gids: ``funnel-study`` (one Line2D with a marker per study),
     ``funnel-filled``, ``pooled-line``, ``pooled-line-observed``,
-    ``pseudo-ci``, ``contour-<level>`` (one polygon per level) and
-    ``contour-background``.
+    ``pseudo-ci``, ``contour-<level>`` (one polygon per level),
+    ``contour-background``, and for a sunset plot ``sunset-band-<j>`` (from
+    the top), ``sunset-power-axis`` (the right axis) and
+    ``sunset-median-power`` (the text). Study markers are not clipped at the
+    axes' edges, so that a study on the edge is drawn whole.
 
     References
     ----------
@@ -173,6 +192,9 @@ def funnel_plot(
     .. [3] Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2008).
        Contour-enhanced meta-analysis funnel plots help distinguish publication
        bias from other causes of asymmetry. J Clin Epidemiol 61(10):991-996.
+    .. [4] Kossmeier M, Tran US, Voracek M (2020). Power-enhanced funnel plots
+       for meta-analysis: the sunset funnel plot. Zeitschrift für Psychologie
+       228(1):43-49.
 
     Examples
     --------
@@ -216,6 +238,9 @@ def funnel_plot(
         xlabel=xlabel,
         ylabel=ylabel,
         title=title,
+        sunset=check_bool(owner, "sunset", sunset),
+        sunset_effect=sunset_effect,
+        sunset_alpha=sunset_alpha,
     )
     from metapool.plotting._mpl import save
     from metapool.plotting.funnel._draw import draw_funnel

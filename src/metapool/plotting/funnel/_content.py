@@ -67,6 +67,12 @@ class FunnelContent:
         ``shapes`` the wider range shapes are cut to.
     xlabel, ylabel, title : str
         The axis labels and the title (``""`` for none).
+    sunset : bool
+        Whether the background shows the power of each study's test (a
+        "sunset" funnel plot); then ``power_effect`` is the true effect assumed
+        (axis units), ``power_alpha`` the two-sided significance level,
+        ``power_levels`` the band edges and ``power_se`` the standard error at
+        which the power equals each of them.
     """
 
     axis: EffectAxis
@@ -89,6 +95,21 @@ class FunnelContent:
     xlabel: str
     ylabel: str
     title: str
+    sunset: bool = False
+    power_effect: float = math.nan
+    power_alpha: float = 0.05
+    power_levels: tuple[float, ...] = ()
+    power_se: tuple[float, ...] = ()
+
+    def power(self, se: Array) -> Array:
+        """Power of a two-sided z test at ``power_alpha`` of a study with standard
+        error ``se`` when the true effect is ``power_effect`` (its distance from the
+        null)."""
+        return study_power(se, abs(self.power_effect - (self.null or 0.0)), self.power_alpha)
+
+    def median_power(self) -> float:
+        """Median power of the studies (Kossmeier et al. 2020)."""
+        return float(np.median(self.power(self.se)))
 
     def region(self) -> tuple[list[float], list[float]]:
         """The two sides of the pseudo-confidence region cut to the axis (axis units).
@@ -113,6 +134,36 @@ class FunnelContent:
                 xs += [side[0][0], side[1][0], math.nan]
                 ys += [side[0][1], side[1][1], math.nan]
         return xs, ys
+
+
+#: Power levels at which the sunset bands change colour.
+POWER_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def study_power(se: Array, distance: float, alpha: float) -> Array:
+    """Power of a two-sided z test at ``alpha`` for an effect ``distance`` from the null."""
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    nd = NormalDist()
+    se = np.asarray(se, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        ratio = distance / se
+    ncdf = np.vectorize(nd.cdf, otypes=[float])
+    return np.asarray(ncdf(ratio - z) + ncdf(-ratio - z))
+
+
+def power_se(level: float, distance: float, alpha: float) -> float:
+    """The standard error at which the power equals ``level`` (inf if never above it)."""
+    if distance <= 0 or level <= alpha:
+        return math.inf
+    # power(se) decreases from 1 (se -> 0) to alpha (se -> inf): bisect on log(se).
+    lo, hi = math.log(distance) - 10.0, math.log(distance) + 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if float(study_power(np.array([math.exp(mid)]), distance, alpha)[0]) > level:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp((lo + hi) / 2)
 
 
 def check_levels(contours: Sequence[float] | float | None) -> list[float]:
@@ -173,6 +224,9 @@ def funnel_content(
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
+    sunset: bool = False,
+    sunset_effect: float | None = None,
+    sunset_alpha: float = 0.05,
 ) -> FunnelContent:
     """What the funnel plot of ``result`` shows (parameters of :func:`~metapool.funnel_plot`)."""
     owner = "funnel_plot"
@@ -192,6 +246,42 @@ def funnel_content(
             f"around, and the measure {result.measure.code!r} has none (its null is None). "
             f"Got {contours!r}."
         )
+    if sunset and levels:
+        raise InvalidParameterError(
+            "The 'sunset' parameter of funnel_plot cannot be combined with 'contours' (both "
+            f"shade the background). Got sunset=True and contours={contours!r}."
+        )
+    if sunset and null is None:
+        raise InvalidParameterError(
+            "The 'sunset' parameter of funnel_plot needs a null value to compute power "
+            f"against, and the measure {result.measure.code!r} has none. Got sunset=True."
+        )
+    if (
+        isinstance(sunset_alpha, bool)
+        or not isinstance(sunset_alpha, (int, float))
+        or not (0 < float(sunset_alpha) < 1)
+    ):
+        raise InvalidParameterError(
+            "The 'sunset_alpha' parameter of funnel_plot must be in (0, 1). "
+            f"Got {short_repr(sunset_alpha)}."
+        )
+    effect = math.nan
+    if sunset:
+        if sunset_effect is None:
+            effect = float(result.estimate)
+        else:
+            if isinstance(sunset_effect, bool) or not isinstance(sunset_effect, (int, float)):
+                raise InvalidParameterError(
+                    "The 'sunset_effect' parameter of funnel_plot must be a number (the "
+                    "true effect on the natural scale). Got "
+                    f"{short_repr(sunset_effect)}."
+                )
+            effect = float(result.measure.scale.forward(float(sunset_effect)))
+        if not math.isfinite(effect):
+            raise InvalidParameterError(
+                "The 'sunset_effect' parameter of funnel_plot must give a finite effect on "
+                f"the analysis scale. Got {short_repr(sunset_effect)}."
+            )
     limits = check_limits(owner, "xlim", xlim, axis)
     given_ticks = check_ticks(owner, "xticks", xticks, axis)
     z = NormalDist().inv_cdf(
@@ -255,4 +345,13 @@ def funnel_content(
         xlabel=default_x if xlabel is None else xlabel,
         ylabel=default_y if ylabel is None else ylabel,
         title=title or "",
+        sunset=bool(sunset),
+        power_effect=effect,
+        power_alpha=float(sunset_alpha),
+        power_levels=POWER_LEVELS if sunset else (),
+        power_se=tuple(
+            power_se(lv, abs(effect - (null or 0.0)), float(sunset_alpha)) for lv in POWER_LEVELS
+        )
+        if sunset
+        else (),
     )

@@ -64,6 +64,8 @@ def draw_funnel(
     handles: list[Artist] = []
     if content.levels and content.null is not None:
         handles += _contours(ax, content, content.null)
+    if content.sunset:
+        _sunset(ax, content, style)
     if content.pseudo_ci:
         _region(ax, content, color, style)
     marker = style.marker_size
@@ -76,6 +78,7 @@ def draw_funnel(
         color=color,
         markeredgewidth=0,
         zorder=3,
+        clip_on=False,
         gid="funnel-study",
         label="Observed studies" if content.trimfill else "Studies",
     )[0]
@@ -94,6 +97,7 @@ def draw_funnel(
             markeredgecolor=color,
             markeredgewidth=style.ci_width,
             zorder=3,
+            clip_on=False,
             gid="funnel-filled",
             label="Filled studies" if fy.size else "Filled studies (none)",
         )[0]
@@ -154,6 +158,75 @@ def _contours(ax: Axes, content: FunnelContent, null: float) -> list[Artist]:
         Patch(facecolor=shade, edgecolor="0.45", linewidth=0.5, label=label)
         for shade, label in zip(shades, labels, strict=True)
     ]
+
+
+def _sunset(ax: Axes, content: FunnelContent, style: PlotStyle) -> None:
+    """The power bands of a sunset funnel plot (Kossmeier et al. 2020): horizontal
+    bands, one colour per power range, a power axis on the right and the studies'
+    median power."""
+    from matplotlib import colormaps
+    from matplotlib.transforms import blended_transform_factory
+
+    cmap = colormaps["plasma"]
+    se_max = content.se_max
+    shown = [
+        (lv, se)
+        for lv, se in zip(content.power_levels, content.power_se, strict=True)
+        if se < se_max
+    ]
+    # Bands from the top (SE 0, power 1) down: edges at the SEs of the power levels.
+    edges = [0.0, *(se for _, se in reversed(shown)), se_max]
+    transform = blended_transform_factory(ax.transAxes, ax.transData)
+    for j in range(len(edges) - 1):
+        top, bottom = edges[j], edges[j + 1]
+        middle = max((top + bottom) / 2, 1e-300)
+        power_mid = float(content.power(np.array([middle]))[0])
+        ax.add_patch(
+            Rectangle(
+                (0.0, top),
+                1.0,
+                bottom - top,
+                transform=transform,
+                facecolor=cmap(0.15 + 0.8 * power_mid),
+                edgecolor="none",
+                alpha=0.55,
+                zorder=0,
+                gid=f"sunset-band-{j}",
+            )
+        )
+    right = ax.twinx()
+    right.set_gid("sunset-power-axis")
+    right.set_ylim(ax.get_ylim())
+    # Every band edge gets a tick; labels are thinned where edges crowd (under 5 % of
+    # the axis apart), keeping the lowest power levels.
+    labels, last = [], -math.inf
+    for lv, se in reversed(shown):
+        keep = abs(last - se) >= 0.05 * se_max
+        labels.append(f"{round(100 * lv)}%" if keep else "")
+        last = se if keep else last
+    right.set_yticks([se for _, se in reversed(shown)])
+    right.set_yticklabels(labels)
+    right.tick_params(axis="y", labelsize=style.font_size, length=3.0, width=style.rule_width)
+    right.set_ylabel(
+        f"Power (two-sided, alpha = {content.power_alpha:g})",
+        fontsize=style.font_size,
+        fontfamily=style.font_family,
+    )
+    for side in ("top", "left", "bottom"):
+        right.spines[side].set_visible(False)
+    right.spines["right"].set_linewidth(style.rule_width)
+    ax.text(
+        0.02,
+        0.02,
+        f"Median power {100 * content.median_power():.0f}%",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=style.font_size,
+        fontfamily=style.font_family,
+        gid="sunset-median-power",
+        zorder=4,
+    )
 
 
 def _region(ax: Axes, content: FunnelContent, color: Any, style: PlotStyle) -> None:
@@ -258,7 +331,20 @@ def _finish(
         if legend is True:
             # Below the axes, in two columns read row by row (matplotlib fills
             # columns first, hence the reordering).
-            kw.update(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+            # Anchored a fixed distance in points below the axes, just under the
+            # tick labels and the axis label (not a fraction of the axes' height,
+            # which leaves a gap that grows with the figure).
+            from matplotlib.transforms import ScaledTranslation
+
+            below = (3.0 + 2.0 + 1.25 * fontsize + 4.0 + 1.25 * fontsize + 2.0) / 72.0
+            fig = root_figure(ax)
+            kw.update(
+                loc="upper center",
+                bbox_to_anchor=(0.5, 0.0),
+                bbox_transform=ax.transAxes + ScaledTranslation(0.0, -below, fig.dpi_scale_trans),
+                ncol=2,
+                frameon=False,
+            )
             ax.legend(handles=handles[0::2] + handles[1::2], **kw)
         else:
             kw.update(loc=str(legend), frameon=True, framealpha=0.9, edgecolor="0.7")
