@@ -26,10 +26,18 @@ RTOL = 1e-10
 FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "tau2", "q", "k")
 
 
-def run_example(data: Path, output: Path) -> subprocess.CompletedProcess[str]:
+def run_example(data: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, MPLBACKEND="Agg")
     return subprocess.run(
-        [sys.executable, str(EXAMPLE / "run.py"), "--data", str(data), "--output", str(output)],
+        [
+            sys.executable,
+            str(EXAMPLE / "run.py"),
+            "--data",
+            str(data),
+            "--output",
+            str(output),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -66,6 +74,11 @@ def test_example_runs_and_writes_every_output(shipped):
         assert (out / name).stat().st_size > 0, name
     for step in range(1, 6):
         assert f"[{step}/5]" in proc.stdout
+    # the steps without public study-level data say so in one line
+    assert proc.stdout.count("skipped: no public study-level pain data") == 1
+    assert proc.stdout.count("no published outcome has public study-level data") == 1
+    assert "not estimable (k = 0)" not in proc.stdout
+    assert "[Cochrane]" not in proc.stdout
 
 
 def test_published_results_are_reproduced_to_their_printed_precision(shipped):
@@ -161,3 +174,38 @@ def test_reference_script_reproduces_the_pinned_json(tmp_path):
         capture_output=True,
     )
     assert json.loads(out.read_text()) == json.loads((FIXTURE / "metafor_results.json").read_text())
+
+
+COCHRANE = ROOT / ".." / "shared" / "cochrane" / "pairwise70.csv"
+
+
+@pytest.mark.skipif(not COCHRANE.exists(), reason="../shared/cochrane/pairwise70.csv is absent")
+def test_cochrane_part_reproduces_the_published_results(tmp_path):
+    """Part 2 on the export of CD015373 (doi:10.1002/14651858.CD015373.pub2): the review's
+    published DL / Wald results, printed to two decimals, are reproduced."""
+    export = tmp_path / "CD015373.csv"  # the review's rows, so that the run reads a small file
+    with COCHRANE.open(encoding="utf-8") as src, export.open("w", encoding="utf-8") as dst:
+        dst.write(next(src))
+        dst.writelines(line for line in src if line.startswith('"CD015373'))
+    out = tmp_path / "out"
+    proc = run_example(EXAMPLE / "data", out, "--cochrane", str(export))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "published MD -15.79 [-32.09, 0.51]; metapool MD -15.79 [-32.09, 0.51] -> OK" in (
+        proc.stdout
+    )
+    assert "published RR 3.26 [1.05, 10.09]; metapool RR 3.26 [1.05, 10.09] -> OK" in proc.stdout
+    part = out / "cochrane"
+    figures = {p.name for p in part.glob("*.png")}
+    assert {
+        "forest_1_1.png",
+        "forest_1_2.png",
+        "forest_1_9.png",
+        "rob_1_1.png",
+        "rob_summary_1_9.png",
+    } <= figures
+    assert "No funnel plot: no analysis has 10 or more studies" in proc.stdout
+    sof = (part / "summary_of_findings.md").read_text(encoding="utf-8")
+    assert "| Adverse events (total) |" in sof and "RR 3.26 (1.05 to 10.09)" in sof
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Part 2: the Cochrane review CD015373_pub2" in report
+    assert "](cochrane/forest_1_9.png)" in report

@@ -112,6 +112,81 @@ def shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
+def diagnostic_plots(keep: Any) -> None:
+    """Baujat, radial, L'Abbé, bubble and GOSH plots of the BCG trials (REML), the
+    forest plots of their leave-one-out and cumulative analyses, and forest plots
+    at the widths of one and of two journal columns."""
+    diag = json.loads((ROOT / "tests" / "reference" / "diagnostic_plots.json").read_text())
+    effects = binary("bcg_rr", mp.RiskRatio)
+    reml = mp.RandomEffects().fit(effects)
+    keep(mp.baujat_plot(reml), "baujat_bcg.png")
+    keep(mp.radial_plot(reml), "radial_bcg.png")
+    keep(mp.labbe_plot(reml), "labbe_bcg.png")
+    keep(mp.gosh_plot(reml), "gosh_bcg.png")
+    keep(mp.influence_plot(reml), "influence_bcg.png")
+    rr = mp.GenericEffect(
+        yi=effects.yi, vi=effects.vi, labels=effects.labels, measure="RR", log_scale=True
+    )
+    reg = diag["regplot"]
+    by_latitude = mp.MetaRegression().fit(rr, {"ablat": reg["ablat"], "year": reg["year"]})
+    keep(
+        mp.bubble_plot(by_latitude, "ablat", pi=True, xlabel="Absolute latitude (degrees)"),
+        "bubble_bcg_ablat.png",
+    )
+    by_allocation = mp.MetaRegression().fit(rr, {"allocation": reg["alloc"]})
+    keep(mp.bubble_plot(by_allocation, "allocation"), "bubble_bcg_allocation.png")
+    revman = mp.RandomEffects(convention="revman5")
+    bcg = revman.fit(effects)
+    years = [int(label.rsplit(" ", 1)[1]) for label in bcg.labels]
+    keep(mp.forest_plot(mp.leave_one_out(bcg)), "forest_bcg_leave_one_out.png")
+    keep(mp.forest_plot(mp.cumulative(bcg, order=years)), "forest_bcg_cumulative.png")
+    keep(mp.forest_plot(bcg, width="single"), "forest_bcg_single_column.png")
+    keep(
+        mp.forest_plot(revman.fit(continuous_md("normand1999")), width="double"),
+        "forest_normand_double_column.png",
+    )
+
+
+def review_figures(keep: Any) -> None:
+    """Risk-of-bias figures (RoB 2 and ROBINS-I) of made-up judgements, and a PRISMA
+    2020 flow diagram of made-up counts: what the figures look like, not real data."""
+    rob2 = {
+        "Study": [f"Study {i}" for i in range(1, 9)],
+        "D1": ["Low", "Low", "Some concerns", "Low", "High", "Low", "Low", "Some concerns"],
+        "D2": ["Low", "Some concerns", "Low", "Low", "Low", "Low", "High", "Low"],
+        "D3": ["Low", "Low", "Low", "High", "Low", "Some concerns", "Low", "Low"],
+        "D4": ["Some concerns", "Low", "Low", "Low", "High", "Low", "Low", "Low"],
+        "D5": ["Low", "Low", "Low", "Some concerns", "Low", "Low", "Low", "Low"],
+        "Overall": ["Some concerns", "Some concerns", "Some concerns", "High", "High",
+                    "Some concerns", "High", "Some concerns"],
+    }  # fmt: skip
+    keep(mp.rob_traffic_light(rob2), "rob2_traffic_light.png")
+    keep(mp.rob_summary(rob2, weights=[12, 8, 15, 20, 5, 10, 18, 12]), "rob2_summary.png")
+    judgements = ["Low", "Moderate", "Serious", "Critical", "No information"]
+    robins = {"Study": [f"Cohort {i}" for i in range(1, 6)]}
+    robins.update({f"D{d}": judgements[d % 5 :] + judgements[: d % 5] for d in range(1, 8)})
+    robins["Overall"] = ["Serious", "Critical", "Serious", "Moderate", "Critical"]
+    keep(mp.rob_traffic_light(robins, tool="robins-i"), "robins_i_traffic_light.png")
+    keep(
+        mp.prisma_flow(
+            {
+                "databases": {"MEDLINE": 412, "Embase": 388, "CENTRAL": 150},
+                "registers": 35,
+                "duplicates_removed": 310,
+                "records_excluded": 545,
+                "reports_not_retrieved": 4,
+                "reports_excluded": {"Wrong population": 22, "Not randomised": 20},
+                "studies_included": 18,
+                "reports_included": 22,
+                "other_sources": {"Citation searching": 12},
+                "other_not_retrieved": 2,
+                "other_excluded": 8,
+            }
+        ),
+        "prisma_flow.png",
+    )
+
+
 def main() -> list[Path]:
     warnings.simplefilter("ignore", mp.exceptions.MetapoolWarning)
     revman = mp.RandomEffects(convention="revman5")
@@ -205,6 +280,9 @@ def main() -> list[Path]:
     bd_reml = mp.RandomEffects(tau2="REML").fit(generic("bangertdrowns2004", "SMD"))
     keep(mp.funnel_plot(bd_reml, trimfill=mp.trim_and_fill(bd_reml)), "funnel_trimfill.png")
     keep(mp.funnel_plot(bd_reml), "funnel_bangertdrowns.png")
+    keep(mp.funnel_plot(bd_reml, sunset=True), "funnel_sunset.png")
+    diagnostic_plots(keep)
+    review_figures(keep)
     return written
 
 

@@ -1,6 +1,7 @@
 """Worked example: ketamine for neuropathic pain (Guimarães Pereira et al., J Pain Res 2022).
 
 Run from anywhere:  python examples/ketamine_np/run.py [--data DIR] [--output DIR]
+                                                        [--cochrane PATH]
 
 The script is driven entirely by the CSV files in ``--data`` (default: ``data/``
 beside this file); it is not tailored to the rows shipped with it. With the
@@ -19,6 +20,12 @@ analysis. Steps:
    adverse outcome (Figure 7).
 4. A summary-of-findings table, a "published vs metapool" table, the pooled
    results as JSON, and ``report.md`` embedding the figures.
+
+With ``--cochrane PATH`` (the Cochrane review CD015373's data export, e.g. the
+Pairwise70 collection that holds it) a second part re-analyses the Cochrane
+review of ketamine for chronic pain from its own study-level data
+(``cochrane.py``): forest plots, risk-of-bias figures, a summary-of-findings
+table, checked against its published pooled results.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ matplotlib.use("Agg")
 import metapool as mp
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # for part 2 (cochrane.py beside this file)
 Z975 = 1.959963984540054  # standard normal 97.5% quantile
 PAIN_COLUMNS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
 EVENT_COLUMNS = ("events1", "n1", "events2", "n2")
@@ -346,6 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--output", type=Path, default=HERE / "output")
+    parser.add_argument(
+        "--cochrane",
+        type=Path,
+        help="the data export of Cochrane review CD015373 (a CSV holding its rows)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     args.output.mkdir(parents=True, exist_ok=True)
@@ -364,11 +377,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyse_pain(read_csv(args.data / "pain.csv"), out)
     for tp, res in out.results["pain"].items():
         print(f"      {tp}: k = {res.k}, {effect_text(res)}")
+    if not out.results["pain"]:
+        print("      skipped: no public study-level pain data with every number (DATA_NOTES.md)")
 
     print("[3/5] Adverse events (RR, Mantel-Haenszel, by outcome)")
     analyse_adverse(read_csv(args.data / "adverse_events.csv"), out)
     for name, res in out.results["adverse"].items():
         print(f"      {name}: k = {res.k}, {effect_text(res)}")
+    if not out.results["adverse"]:
+        print("      skipped: no public study-level adverse-event counts (DATA_NOTES.md)")
 
     print("[4/5] Summary of findings and published vs metapool")
     sof = summary_of_findings(published, out)
@@ -376,7 +393,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(args.output / "summary_of_findings.csv", sof)
     (args.output / "summary_of_findings.md").write_text(markdown_table(sof), encoding="utf-8")
     write_csv(args.output / "published_vs_metapool.csv", comparison)
-    for row in comparison:
+    if all(row["studies (metapool)"] == "0" for row in comparison):
+        print(
+            "      no published outcome has public study-level data: "
+            "published_vs_metapool.csv says so per outcome"
+        )
+    for row in comparison if any(r["studies (metapool)"] != "0" for r in comparison) else []:
         print(
             f"      {row['outcome']}: review {row['published (review)']} "
             f"| metapool {row['metapool (public data)']} (k = {row['studies (metapool)']}) "
@@ -397,12 +419,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.output / "results.json").write_text(
         json.dumps(results_json, indent=2, allow_nan=False), encoding="utf-8"
     )
-    (args.output / "report.md").write_text(report(checks, sof, comparison, out), encoding="utf-8")
+    cochrane_ok, cochrane_lines = True, []
+    if args.cochrane is not None:
+        print("[Cochrane] Part 2: the Cochrane review CD015373 from its data export")
+        if not args.cochrane.exists():
+            print(f"      {args.cochrane} does not exist", file=sys.stderr)
+            return 2
+        import cochrane
+
+        cochrane_ok, cochrane_lines = cochrane.run(
+            args.cochrane, args.output, out.figure, markdown_table
+        )
+    (args.output / "report.md").write_text(
+        report(checks, sof, comparison, out, cochrane_lines), encoding="utf-8"
+    )
     print(
         f"Wrote {len(out.figures)} figure(s) and the tables to {args.output} "
         f"in {time.perf_counter() - start:.1f} s"
     )
-    return 0 if all(c["match"] for c in checks) else 1
+    return 0 if all(c["match"] for c in checks) and cochrane_ok else 1
 
 
 def report(
@@ -410,6 +445,7 @@ def report(
     sof: list[dict[str, str]],
     comparison: list[dict[str, str]],
     out: Analysis,
+    cochrane_lines: Sequence[str] = (),
 ) -> str:
     parts = [
         "# Ketamine for neuropathic pain: metapool re-analysis",
@@ -431,7 +467,9 @@ def report(
         ),
         "## 2. Published vs metapool on the public study-level data",
         "",
-        markdown_table(comparison),
+        markdown_table(comparison)
+        if any(row["studies (metapool)"] != "0" for row in comparison)
+        else "No published outcome has public study-level data (see DATA_NOTES.md).\n",
         "## 3. Summary of findings",
         "",
         markdown_table(sof),
@@ -447,6 +485,7 @@ def report(
                 ]
             ),
         ]
+    parts += list(cochrane_lines)
     parts += ["## Figures", ""]
     if out.figures:
         parts += [f"![{cap}]({name})\n\n*{cap}*\n" for name, cap in out.figures]

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from metapool._validation import check_choice
+from metapool.exceptions import InvalidParameterError
 from metapool.plotting._checks import (
     check_ax,
     check_bool,
@@ -25,20 +26,21 @@ from metapool.plotting._checks import (
     require_matplotlib,
 )
 from metapool.plotting._style import PlotStyle
-from metapool.plotting.forest._content import forest_content
+from metapool.plotting.forest._content import ForestContent, forest_content
+from metapool.plotting.forest._journal import journal_layout
 from metapool.plotting.forest._layout import forest_layout
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from metapool.results import MetaResult, SubgroupResult
+    from metapool.results import CumulativeResult, LeaveOneOutResult, MetaResult, SubgroupResult
 
 __all__ = ["forest_plot"]
 
 
 def forest_plot(
-    result: MetaResult | SubgroupResult,
+    result: MetaResult | SubgroupResult | LeaveOneOutResult | CumulativeResult,
     *,
     columns: Sequence[str] | None = None,
     decimals: int = 2,
@@ -65,6 +67,7 @@ def forest_plot(
     max_label_width: float | None = 2.2,
     long_labels: str = "wrap",
     plot_width: float = 2.0,
+    width: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
     path: str | os.PathLike[str] | None = None,
@@ -82,9 +85,17 @@ def forest_plot(
 
     Parameters
     ----------
-    result : MetaResult or SubgroupResult
-        A fitted analysis (``model.fit(effects)``) or a subgroup analysis
-        (:func:`~metapool.subgroup_analysis`).
+    result : MetaResult, SubgroupResult, LeaveOneOutResult or CumulativeResult
+        A fitted analysis (``model.fit(effects)``), a subgroup analysis
+        (:func:`~metapool.subgroup_analysis`), or a series of refits
+        (:func:`~metapool.leave_one_out`, :func:`~metapool.cumulative`): one
+        row per refit ("Omitting X", "Adding X") with its pooled estimate and
+        interval as a fixed-size square (no weights), and the analysis of all
+        studies as a diamond and a dashed line, as metafor's
+        ``forest(leave1out(...))`` and ``forest(cumul(...))``. Their columns are
+        from ``"study"``, ``"k"``, ``"tau2"``, ``"i2"``, ``"effect"`` and
+        ``"plot"``; options about study data (``labels``, ``sort_by``,
+        ``extra_columns``, ``prediction``, ``arm_decimals``) do not apply.
     columns : sequence of str, optional
         The columns, left to right, from ``"study"``, ``"experimental"`` and
         ``"control"`` (arm-level data: mean, SD and total, or events and total),
@@ -178,6 +189,17 @@ def forest_plot(
     plot_width : float, default 2.0
         Width of the graphic in inches (widened if its header or the
         "Favours" labels need it).
+    width : {"single", "double"}, optional
+        Lay the plot out for a journal column: a figure exactly 8.5 cm
+        (``"single"``) or 17.5 cm (``"double"``) wide. The richest layout that
+        fits is chosen: font sizes from 7 pt (single) or 8 pt (double) down
+        to 6 pt (only ``fontsize`` if given), labels wrapped to narrower widths
+        and a narrower graphic (``max_label_width`` and ``plot_width`` are
+        chosen, not taken), and, unless ``columns`` is given, fewer columns:
+        first the arm-level data, then extra columns (and k, τ², I² of a
+        series), then the weights; the study, the effect and the graphic always
+        stay. The graphic then takes the width left over. An error if nothing
+        fits. Not with ``ax``.
     title : str, optional
         A title above the table.
     ax : matplotlib Axes, optional
@@ -323,6 +345,51 @@ def forest_plot(
         dpi=("dpi", dpi),
     )
     path = check_path(owner, path)
+    if width is not None:
+        width = check_choice(owner, "width", width, ("single", "double"))
+        if ax is not None:
+            raise InvalidParameterError(
+                "The 'width' parameter of forest_plot sizes a new figure; it cannot be used "
+                f"with 'ax' (an existing Axes). Got width={width!r} and an Axes."
+            )
+
+    def build(chosen: Sequence[str] | None) -> ForestContent:
+        return forest_content(
+            result,
+            columns=columns if chosen is None else chosen,
+            decimals=decimals,
+            labels=labels,
+            sort_by=sort_by,
+            extra_columns=extra_columns,
+            group_names=group_names,
+            prediction=prediction,
+            show_excluded=show_excluded,
+            show_not_estimable=show_not_estimable,
+            subtotals_only=not overall,
+            measure_label=measure_label,
+            arm_decimals=arm_decimals,
+            xlim=xlim,
+            xticks=xticks,
+            favours=(label_experimental, label_control),
+            higher_is_better=bool(higher_is_better),
+            title=title,
+        )
+
+    from metapool.plotting._mpl import save
+    from metapool.plotting.forest._draw import draw_forest
+
+    if width is not None:
+        journal = journal_layout(
+            build,
+            style,
+            width=width,
+            columns_given=columns is not None,
+            font_given=fontsize is not None,
+            long_labels=long_labels,
+        )
+        fig = draw_forest(journal, None)
+        save(fig, path, journal.style, None)
+        return fig
     content = forest_content(
         result,
         columns=columns,
@@ -350,9 +417,6 @@ def forest_plot(
         max_label_width=max_label_width,
         long_labels=long_labels,
     )
-    from metapool.plotting._mpl import save
-    from metapool.plotting.forest._draw import draw_forest
-
     fig = draw_forest(layout, ax)
     save(fig, path, style, None)
     return fig

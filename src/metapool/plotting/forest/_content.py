@@ -32,7 +32,7 @@ from metapool.plotting._ticks import (
     log_ticks,
     range_of,
 )
-from metapool.results import MetaResult, SubgroupResult
+from metapool.results import CumulativeResult, LeaveOneOutResult, MetaResult, SubgroupResult
 
 __all__ = ["Column", "ForestContent", "Row", "forest_content"]
 
@@ -139,6 +139,8 @@ class ForestContent:
         The title above the table.
     level : float
         The confidence level of the intervals.
+    reference : float or None
+        An estimate (analysis scale) drawn as a dashed vertical line.
     """
 
     columns: tuple[Column, ...]
@@ -152,6 +154,9 @@ class ForestContent:
     favours_gids: tuple[str, str] = ("favours-experimental", "favours-control")
     title: str | None = None
     level: float = 0.95
+    #: an estimate (analysis scale) drawn as a dashed vertical line through the
+    #: rows: the analysis of all studies in a leave-one-out or cumulative plot
+    reference: float | None = None
 
 
 def _safe_id(text: str) -> str:
@@ -568,7 +573,7 @@ def _check_group_names(value: object) -> tuple[str, str]:
 
 
 def forest_content(
-    obj: MetaResult | SubgroupResult,
+    obj: MetaResult | SubgroupResult | LeaveOneOutResult | CumulativeResult,
     *,
     columns: Sequence[str] | None = None,
     decimals: int = 2,
@@ -591,6 +596,27 @@ def forest_content(
     """What the forest plot of ``obj`` shows (the parameters are those of
     :func:`~metapool.forest_plot`; ``favours`` is ``(label_experimental,
     label_control)``)."""
+    if isinstance(obj, (LeaveOneOutResult, CumulativeResult)):
+        from metapool.plotting.forest._series import series_content
+
+        return series_content(
+            obj,
+            columns=columns,
+            decimals=decimals,
+            unsupported={
+                "labels": labels,
+                "sort_by": sort_by,
+                "extra_columns": extra_columns,
+                "prediction": prediction,
+                "arm_decimals": arm_decimals,
+            },
+            measure_label=measure_label,
+            xlim=xlim,
+            xticks=xticks,
+            favours=favours,
+            higher_is_better=higher_is_better,
+            title=title,
+        )
     show_total = not subtotals_only
     if isinstance(obj, SubgroupResult):
         overall = obj.overall
@@ -600,7 +626,8 @@ def forest_content(
     else:
         raise MetapoolTypeError(
             "The 'result' parameter of forest_plot must be a MetaResult or a SubgroupResult "
-            "(the result of a model's fit() or of subgroup_analysis()). "
+            "(the result of a model's fit() or of subgroup_analysis()), or a LeaveOneOutResult "
+            "or a CumulativeResult (of leave_one_out() or cumulative()). "
             f"Got {type(obj).__name__} ({_short_repr(obj)})."
         )
     decimals = _check_decimals("decimals", decimals)

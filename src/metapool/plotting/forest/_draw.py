@@ -92,13 +92,23 @@ class _Drawer:
                 zorder=1,
                 gid="null-line",
             )
+        if content.reference is not None:
+            ax.axvline(
+                self.axis.x(content.reference),
+                color=self.style.line_color,
+                lw=self.style.rule_width,
+                ls=(0, (4, 3)),
+                zorder=1,
+                gid="reference-line",
+            )
         # Squares: area proportional to weight, the largest filling most of a row.
         unit_pt = ax.get_window_extent().height / layout.body * 72.0 / self.fig.dpi
         for mark in layout.marks:
             if mark.kind == "study":
-                weight = (
-                    mark.weight if mark.weight is not None and math.isfinite(mark.weight) else 0.0
-                )
+                if mark.weight is None:  # a refit (leave-one-out, cumulative): no weight
+                    self.study(mark, self.style.marker_size * 1.25)
+                    continue
+                weight = mark.weight if math.isfinite(mark.weight) else 0.0
                 square = _MAX_SQUARE * unit_pt * math.sqrt(max(weight, 0.0) / layout.max_weight)
                 self.study(mark, max(self.style.min_square, square))
             elif mark.kind == "pooled":
