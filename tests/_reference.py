@@ -24,6 +24,13 @@ SMALL_STUDY_EFFECTS = "small_study_effects.json"
 ESCALC_OPTIONS = "escalc_options.json"
 #: metafor's escalc() for the front end mp.escalc (make_escalc_front_end.R)
 ESCALC_FRONT_END = "escalc_front_end.json"
+#: baujat, radial, labbe, regplot, gosh coordinates (tests/plotting/test_baujat.py and others)
+DIAGNOSTIC_PLOTS = "diagnostic_plots.json"
+#: rma.mv multilevel fits, confint, predict, I² per level and vcalc (tests/test_multilevel.py)
+MULTILEVEL = "multilevel.json"
+#: regtest predictors, Harbord/Peters/arcsine/Thompson-Sharp, selmodel, fsn, tes
+#: (tests/test_bias_regtest.py, tests/test_bias_selection.py, tests/test_bias_fsn_tes.py)
+PUBLICATION_BIAS = "publication_bias.json"
 #: the live cross-check script (tests/test_models_live_metafor.py)
 LIVE_METAFOR_SCRIPT = REFERENCE_DIR / "live_metafor.R"
 

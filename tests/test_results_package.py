@@ -5,6 +5,7 @@ output API (tables, HTML, a short repr, JSON)."""
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import warnings
 from pathlib import Path
@@ -43,6 +44,16 @@ HOMES = {
     "EggerResult": [mp, metapool.bias],
     "BeggResult": [mp, metapool.bias],
     "TrimFillResult": [mp, metapool.bias],
+    "SelectionModelResult": [mp, metapool.bias],
+    "FailSafeNResult": [mp, metapool.bias],
+    "ExcessSignificanceResult": [mp, metapool.bias],
+    "PetPeeseResult": [mp, metapool.bias],
+    "MultilevelResult": [mp],
+    "GLMMResult": [mp],
+    "MultilevelBatchResult": [mp],
+    # the module metapool.robust (its attribute name is taken by the function mp.robust)
+    "RobustResult": [mp, importlib.import_module("metapool.robust")],
+    "RobustWaldTest": [mp, importlib.import_module("metapool.robust")],
 }
 
 
@@ -131,6 +142,19 @@ def _every_result() -> dict[str, Any]:
             "EggerResult": mp.egger_test(res),
             "BeggResult": mp.begg_test(res),
             "TrimFillResult": mp.trim_and_fill(res),
+            "SelectionModelResult": mp.selection_model(res, alternative="less"),
+            "FailSafeNResult": mp.fail_safe_n(res),
+            "ExcessSignificanceResult": mp.excess_significance(res),
+            "PetPeeseResult": mp.pet_peese(res),
+            "MultilevelResult": mp.MultilevelModel(profile=False).fit(
+                rr, levels={"alloc": ALLOC, "trial": list(range(rr.k))}
+            ),
+            "MultilevelBatchResult": mp.MultilevelModel().fit_batch(
+                np.tile(rr.yi, (2, 1)), rr.vi, levels={"alloc": ALLOC, "trial": list(range(rr.k))}
+            ),
+            "RobustResult": mp.robust(reg, ALLOC),
+            "RobustWaldTest": mp.robust(reg, ALLOC).wald_test(["ablat"]),
+            "GLMMResult": mp.GLMM("CM.AL").fit(mp.OddsRatio(**rr.counts._asdict())),
         }
 
 

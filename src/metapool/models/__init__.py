@@ -5,8 +5,19 @@ it estimates τ² and with what, its CI method and level, and which effect sets 
 accepts. Analyses built on models ask these attributes, never the class.
 """
 
+from metapool.models._glmm import GLMM
 from metapool.models._inverse_variance import CommonEffect, RandomEffects
+from metapool.models._multilevel import MultilevelModel
 from metapool.models._protocol import WEIGHTINGS, Model
 from metapool.models._two_by_two import MantelHaenszel, Peto
 
-__all__ = ["WEIGHTINGS", "CommonEffect", "MantelHaenszel", "Model", "Peto", "RandomEffects"]
+__all__ = [
+    "GLMM",
+    "WEIGHTINGS",
+    "CommonEffect",
+    "MantelHaenszel",
+    "Model",
+    "MultilevelModel",
+    "Peto",
+    "RandomEffects",
+]

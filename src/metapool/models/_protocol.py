@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 __all__ = ["WEIGHTINGS", "Model"]
 
 #: How a model weights the studies: inverse variance (``1/(v + τ²)``), the
-#: Mantel–Haenszel weights of the 2×2 tables, or Peto's one-step weights.
-WEIGHTINGS = ("inverse-variance", "mantel-haenszel", "peto")
+#: Mantel–Haenszel weights of the 2×2 tables, Peto's one-step weights, or the
+#: likelihood of the counts themselves (GLMMs: no study weights).
+WEIGHTINGS = ("inverse-variance", "mantel-haenszel", "peto", "likelihood")
 
 
 @runtime_checkable

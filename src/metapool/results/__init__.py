@@ -14,10 +14,19 @@ from here and re-export them; this package imports none of them.
 
 from metapool.results._batch import BatchResult
 from metapool.results._bias import BeggResult, EggerResult, TrimFillResult
+from metapool.results._glmm import GLMMResult
 from metapool.results._grouped import GroupedResult
 from metapool.results._intervals import NOT_ESTIMABLE, Interval, IntervalArray
+from metapool.results._multilevel import MultilevelBatchResult, MultilevelResult
 from metapool.results._pooled import BackTransformed, MetaResult
+from metapool.results._publication_bias import (
+    ExcessSignificanceResult,
+    FailSafeNResult,
+    PetPeeseResult,
+    SelectionModelResult,
+)
 from metapool.results._regression import MetaRegressionResult, Prediction
+from metapool.results._robust import RobustResult, RobustWaldTest
 from metapool.results._sensitivity import CumulativeResult, InfluenceResult, LeaveOneOutResult
 from metapool.results._subgroups import SubgroupResult, SubgroupTest
 
@@ -28,6 +37,9 @@ __all__ = [
     "BeggResult",
     "CumulativeResult",
     "EggerResult",
+    "ExcessSignificanceResult",
+    "FailSafeNResult",
+    "GLMMResult",
     "GroupedResult",
     "InfluenceResult",
     "Interval",
@@ -35,7 +47,13 @@ __all__ = [
     "LeaveOneOutResult",
     "MetaRegressionResult",
     "MetaResult",
+    "MultilevelBatchResult",
+    "MultilevelResult",
+    "PetPeeseResult",
     "Prediction",
+    "RobustResult",
+    "RobustWaldTest",
+    "SelectionModelResult",
     "SubgroupResult",
     "SubgroupTest",
     "TrimFillResult",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -463,6 +465,43 @@ class MetaResult:
         from metapool.plotting import funnel_plot
 
         return funnel_plot(self, **kwargs)
+
+    def plot_baujat(self, **kwargs: Any) -> Figure:
+        """Baujat plot of this result: :func:`metapool.baujat_plot` with ``kwargs``."""
+        from metapool.plotting import baujat_plot
+
+        return baujat_plot(self, **kwargs)
+
+    def plot_radial(self, **kwargs: Any) -> Figure:
+        """Radial (Galbraith) plot: :func:`metapool.radial_plot` with ``kwargs``."""
+        from metapool.plotting import radial_plot
+
+        return radial_plot(self, **kwargs)
+
+    def plot_labbe(self, **kwargs: Any) -> Figure:
+        """L'Abbé plot of this result: :func:`metapool.labbe_plot` with ``kwargs``."""
+        from metapool.plotting import labbe_plot
+
+        return labbe_plot(self, **kwargs)
+
+    def plot_gosh(self, **kwargs: Any) -> Figure:
+        """GOSH plot of this result: :func:`metapool.gosh_plot` with ``kwargs``."""
+        from metapool.plotting import gosh_plot
+
+        return gosh_plot(self, **kwargs)
+
+    def plot_influence(self, **kwargs: Any) -> Figure:
+        """Influence diagnostics in panels: :func:`metapool.influence_plot` with ``kwargs``."""
+        from metapool.plotting import influence_plot
+
+        return influence_plot(self, **kwargs)
+
+    def report(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+        """Write a report of this result (HTML or Markdown): :func:`metapool.write_report`
+        with ``kwargs``; returns the path written."""
+        from metapool.report import write_report
+
+        return write_report({self.method: self}, path, **kwargs)
 
     def __str__(self) -> str:
         return self.summary()

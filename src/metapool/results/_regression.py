@@ -20,6 +20,7 @@ from metapool.results._report import excluded_block, notes_block, p_text, short
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from metapool._data import ExcludedStudy
     from metapool._moderators import DesignMatrix
@@ -442,6 +443,12 @@ class MetaRegressionResult:
             f"tau2={self.tau2:.3g}, R2={r2}, QM p={self.qm_pvalue:.3g}, "
             f"{self.model.tau2.name}/{self.model.ci})"
         )
+
+    def plot_bubble(self, moderator: str, **kwargs: Any) -> Figure:
+        """Bubble plot along ``moderator``: :func:`metapool.bubble_plot` with ``kwargs``."""
+        from metapool.plotting import bubble_plot
+
+        return bubble_plot(self, moderator, **kwargs)
 
     def __str__(self) -> str:
         return self.summary()

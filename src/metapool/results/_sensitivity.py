@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import numpy as np
@@ -23,6 +23,7 @@ from metapool.results._report import natural, natural_note, short
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
     from metapool.effects import Measure
 
@@ -59,6 +60,8 @@ class _SeriesResult:
     results: tuple[MetaResult | None, ...] = attrs.field(eq=False)
     measure: Measure
     level: float
+    #: the analysis of all studies the refits come from (the reference of their forest plot)
+    full: MetaResult | None = attrs.field(default=None, eq=False)
 
     @classmethod
     def _from(
@@ -89,6 +92,7 @@ class _SeriesResult:
             results=tuple(results),
             measure=parent.measure,
             level=parent.level,
+            full=parent,
             **extra,
         )
 
@@ -142,7 +146,7 @@ class _SeriesResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe representation (without the full refits)."""
         return fields_to_dict(
-            self, skip=("results",), replace={"measure": measure_entries(self.measure)}
+            self, skip=("results", "full"), replace={"measure": measure_entries(self.measure)}
         )
 
     def summary_frame(self) -> pd.DataFrame:
@@ -289,6 +293,13 @@ class _SeriesResult:
             )
         header = [row_name, "k", m.code, f"{pct}% CI", "\u03c4\u00b2", "I\u00b2"]
         return html_table(title, header, rows)
+
+    def plot_forest(self, **kwargs: Any) -> Figure:
+        """Forest plot of the refits: :func:`metapool.forest_plot` with ``kwargs``."""
+        from metapool.plotting import forest_plot
+
+        # only the two subclasses below exist
+        return forest_plot(cast("LeaveOneOutResult | CumulativeResult", self), **kwargs)
 
     def _range_text(self) -> str:
         """The range of the refits' estimates on the natural scale."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -364,6 +366,13 @@ class SubgroupResult:
         from metapool.plotting import forest_plot
 
         return forest_plot(self, **kwargs)
+
+    def report(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+        """Write a report of this analysis (HTML or Markdown): :func:`metapool.write_report`
+        with ``kwargs``; returns the path written."""
+        from metapool.report import write_report
+
+        return write_report({"Subgroup analysis": self}, path, **kwargs)
 
     def __str__(self) -> str:
         return self.summary()
