@@ -54,6 +54,7 @@ def bracketed_root(
     xtol: Array | float,
     rtol: float = RTOL,
     maxiter: int = 100,
+    start: Array | None = None,
 ) -> RootResult:
     """Find ``x`` in ``[lo, hi]`` with ``f(x) = 0`` for every element of a batch.
 
@@ -63,7 +64,8 @@ def bracketed_root(
     evaluated (an active set); for a single element ``rows`` is None.
     ``f_lo`` and ``f_hi`` must have opposite signs (or one of them be 0).
     Elements stop when a step is smaller than ``xtol + rtol * |x|``, when the
-    bracket is that narrow, or when ``f`` is exactly 0.
+    bracket is that narrow, or when ``f`` is exactly 0. The iteration starts at
+    ``start`` (batches; clipped into the bracket), by default at the midpoint.
     """
     lo = np.asarray(lo, dtype=np.float64)
     if lo.shape == ():
@@ -78,7 +80,12 @@ def bracketed_root(
     tol_all = np.broadcast_to(np.asarray(xtol, dtype=np.float64), shape).reshape(-1)
     # Orient each bracket so that f(neg) < 0 < f(pos).
     done = (f_lo == 0) | (f_hi == 0) | (np.abs(hi - lo) <= tol_all)
-    root = np.where(f_lo == 0, lo, np.where(f_hi == 0, hi, 0.5 * (lo + hi)))
+    first = 0.5 * (lo + hi)
+    if start is not None:
+        guess = np.broadcast_to(np.asarray(start, dtype=np.float64), shape).reshape(-1)
+        inside = (guess > np.minimum(lo, hi)) & (guess < np.maximum(lo, hi))
+        first = np.where(inside, guess, first)
+    root = np.where(f_lo == 0, lo, np.where(f_hi == 0, hi, first))
     iterations = np.zeros(lo.shape, dtype=np.int64)
     rows = np.flatnonzero(~done)
     # the state of the elements still iterating (indexed by position in ``rows``)

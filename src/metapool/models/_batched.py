@@ -157,6 +157,7 @@ def fit_rows(
         prediction=prediction,
         i2=i2,
         profile=random and intervals,
+        weights=False,
     )
     nan = np.full(n, np.nan)
     estimable = k >= 2

@@ -93,6 +93,7 @@ def fit_iv(
     prediction: str = "metafor",
     i2: str = "tau2",
     profile: bool = True,
+    weights: bool = True,
 ) -> IVFit:
     """Fit the inverse-variance model along the last axis (see the module docstring).
 
@@ -115,6 +116,9 @@ def fit_iv(
         I² and H² from τ² and the typical within-study variance, or from Q.
     profile : bool
         Compute the Q-profile interval of τ² (and the I²/H² intervals from it).
+    weights : bool
+        Compute the studies' percentage weights (``IVFit.weights`` is an empty
+        array otherwise; batches do not report them).
 
     References
     ----------
@@ -130,17 +134,20 @@ def fit_iv(
     tau2 = np.broadcast_to(np.asarray(tau2, dtype=np.float64), shape)
     s = power_of_two_scale(vi) if yi.size else np.ones(shape)
     s_k = s[..., None]
-    y, v, t = yi / s_k, vi / (s_k * s_k), tau2 / (s * s)
+    if np.all(s == 1.0):  # ordinary data (the rule): no rescaled copies
+        y, v, t = yi, vi, tau2
+    else:
+        y, v, t = yi / s_k, vi / (s_k * s_k), tau2 / (s * s)
 
     if X is None:  # the intercept-only path (with its scalar fast path)
-        pooled = pool_intercept(y, v, t, ci, level)
+        pooled = pool_intercept(y, v, t, ci, level, weights=weights)
         coef = pooled.estimate[..., None]
         vcov = (pooled.se**2)[..., None, None]
         se, statistic = pooled.se[..., None], pooled.statistic[..., None]
         pvalue = pooled.pvalue[..., None]
         lo, hi = pooled.ci_low[..., None], pooled.ci_high[..., None]
         df = None if pooled.df is None else float(pooled.df)
-        weights = pooled.weights
+        study_weights = pooled.weights
         pi_low, pi_high = prediction_interval(pooled, t, k, prediction, level)
     else:
         w = 1.0 / (v + t[..., None])
@@ -155,7 +162,7 @@ def fit_iv(
         crit = z_crit(level) if df is None else float(t_crit(level, df))
         pvalue = two_sided_p(statistic, df)
         lo, hi = coef - crit * se, coef + crit * se
-        weights = np.asarray(100.0 * w / rowsum(w)[..., None])
+        study_weights = np.asarray(100.0 * w / rowsum(w)[..., None]) if weights else np.empty((0,))
         pi_low = pi_high = np.full(shape, np.nan)
     hksj_zero = np.asarray((se[..., 0] == 0.0) if ci == "hksj" else np.zeros(shape, bool))
 
@@ -202,7 +209,7 @@ def fit_iv(
         ci_high=np.asarray(hi) * s_k,
         pi_low=np.asarray(pi_low) * s,
         pi_high=np.asarray(pi_high) * s,
-        weights=np.asarray(weights),
+        weights=np.asarray(study_weights),
         tau2=np.asarray(tau2, dtype=np.float64),
         tau2_ci_low=np.asarray(tau2_lo),
         tau2_ci_high=np.asarray(tau2_hi),

@@ -73,13 +73,16 @@ class Pooled(NamedTuple):
     weights: Array  #: percent
 
 
-def pool(yi: Array, vi: Array, tau2: Array | float, ci: str, level: float) -> Pooled:
+def pool(
+    yi: Array, vi: Array, tau2: Array | float, ci: str, level: float, *, weights: bool = True
+) -> Pooled:
     """Inverse-variance pooled estimate with ``w = 1/(v + τ²)`` and the chosen CI method.
 
     ``"hksj"`` scales the variance by ``q = Σ w (y - μ̂)² / (k - 1)`` (Hartung & Knapp
     2001; Sidik & Jonkman 2002) and uses t(k-1); ``"hksj-adhoc"`` uses
     ``max(1, q)`` (Röver et al. 2015; metafor's ``test="adhoc"``); ``"t"`` keeps the
-    Wald SE with t(k-1).
+    Wald SE with t(k-1). ``weights=False`` skips the studies' percentage weights
+    (an empty array then), which batches do not report.
     """
     k = yi.shape[-1]
     w = 1.0 / (vi + np.asarray(tau2)[..., None])
@@ -102,7 +105,7 @@ def pool(yi: Array, vi: Array, tau2: Array | float, ci: str, level: float) -> Po
         df=df,
         ci_low=np.asarray(estimate - crit * se),
         ci_high=np.asarray(estimate + crit * se),
-        weights=np.asarray(100.0 * w / rowsum(w)[..., None]),
+        weights=np.asarray(100.0 * w / rowsum(w)[..., None]) if weights else np.empty((0,)),
     )
 
 

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._kernels import n_params, ols_rss, rowsum, wls
+from metapool._kernels import n_params, ols_rss, rowsum, trace_p, wls
 from metapool._roots import RootResult, bracketed_root
 from metapool.tau2._base import Tau2Fit, register
 
@@ -85,7 +85,13 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | f
         q, slope = generalized_q_and_slope(t, y, v, x)
         return q - tgt, slope
 
-    res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol)
+    # Start where Q would meet the target if every study had the typical variance
+    # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
+    # needs about two steps fewer from there than from the middle of the bracket.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = (yi.shape[-1] - n_params(X)) / trace_p(1.0 / vi, X)
+        start = s2 * ((q0 + target) / target - 1.0)
+    res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol, start=start)
     root = np.where(interior, res.root, 0.0)
     return RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
 
