@@ -14,8 +14,9 @@ boundary 0 exactly when that is the maximum.
 Two things make the search cheaper without changing what it finds: the grid
 carries the score alone (the log-likelihood, with its logarithms, is computed
 only for rows whose grid shows more than one candidate maximum), and for the
-intercept-only model the grid starts at ``0.01 v_min`` instead of
-``1e-6 v_min`` where interval bounds of the score on ``[0, 0.01 v_min]``
+intercept-only model (in batches, and for single analyses of 64 studies or
+more) the grid starts at ``0.01 v_min`` instead of ``1e-6 v_min`` where
+interval bounds of the score on ``[0, 0.01 v_min]``
 (:func:`score_bounds_from_zero`) prove that it keeps its sign there, so that
 the points below could add no candidate.
 
@@ -219,9 +220,10 @@ def _maximise_block(
     k = yi.shape[-1]
     upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
     lower = 1e-6 * vi.min(axis=-1)
-    if X is None:
+    if X is None and (yi.ndim > 1 or k >= 64):
         # where the score provably keeps its sign on [0, 0.01 v_min], the grid starts
-        # there: the points below it add no candidate
+        # there: the points below it add no candidate (a single small analysis is
+        # cheaper to search whole than to bound)
         s_lo, s_hi = score_bounds_from_zero(_LOW * vi.min(axis=-1), yi, vi, reml=reml)
         lower = np.where((s_lo > 0) | (s_hi < 0), _LOW * vi.min(axis=-1), lower)
     # Each row's grid depends on that row alone (its number of points from its own

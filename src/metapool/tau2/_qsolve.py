@@ -88,9 +88,11 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | f
     # Start where Q would meet the target if every study had the typical variance
     # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
     # needs about two steps fewer from there than from the middle of the bracket.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = (yi.shape[-1] - n_params(X)) / trace_p(1.0 / vi, X)
-        start = s2 * ((q0 + target) / target - 1.0)
+    start = None
+    if yi.ndim > 1:  # (a single root is found by the scalar solver, from the middle)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = (yi.shape[-1] - n_params(X)) / trace_p(1.0 / vi, X)
+            start = s2 * ((q0 + target) / target - 1.0)
     res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol, start=start)
     root = np.where(interior, res.root, 0.0)
     return RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
