@@ -50,6 +50,7 @@ HOMES = {
     "PetPeeseResult": [mp, metapool.bias],
     "MultilevelResult": [mp],
     "GLMMResult": [mp],
+    "GLMMRegressionResult": [mp],
     "MultilevelBatchResult": [mp],
     # the module metapool.robust (its attribute name is taken by the function mp.robust)
     "RobustResult": [mp, importlib.import_module("metapool.robust")],
@@ -155,6 +156,9 @@ def _every_result() -> dict[str, Any]:
             "RobustResult": mp.robust(reg, ALLOC),
             "RobustWaldTest": mp.robust(reg, ALLOC).wald_test(["ablat"]),
             "GLMMResult": mp.GLMM("CM.AL").fit(mp.OddsRatio(**rr.counts._asdict())),
+            "GLMMRegressionResult": mp.GLMM("CM.AL").fit(
+                mp.OddsRatio(**rr.counts._asdict()), {"ablat": ABLAT}
+            ),
         }
 
 

@@ -129,6 +129,10 @@ BUILT_IN_MODELS = [
     mp.MantelHaenszel(convention="revman5"),
     mp.MantelHaenszel(random=True, convention="revman-web"),
     mp.Peto(),
+    mp.GLMM(),
+    mp.GLMM("CM.AL"),
+    mp.GLMM("UM.RS"),
+    mp.GLMM(method="EE"),
 ]
 
 
@@ -187,6 +191,23 @@ class _ClaimsRandomWithoutTau2:
 
 
 @attrs.frozen
+class _CommonLikelihoodWithTau2:
+    """A likelihood-weighted model without random effects that declares an estimator."""
+
+    level: float = 0.95
+    weighting = "likelihood"
+    random_effects = False
+    tau2 = mp.tau2.get("REML")
+    ci = "z"
+
+    def accepts(self, effects: object) -> bool:
+        return True
+
+    def fit(self, effects: object) -> object:
+        return mp.GLMM(method="EE").fit(effects)  # type: ignore[arg-type]
+
+
+@attrs.frozen
 class _ForgetsTheModel:
     """Returns a result that records another model."""
 
@@ -224,6 +245,7 @@ class _AcceptsButRaisesTypeErrorForEverything:
     ("model", "law"),
     [
         (_ClaimsRandomWithoutTau2(), "'tau2' must be an estimator exactly when random_effects"),
+        (_CommonLikelihoodWithTau2(), "'tau2' must be an estimator exactly when random_effects"),
         (_ForgetsTheModel(), "must record the model"),
         (_AcceptsButRaisesTypeErrorForEverything(), "must raise MetapoolTypeError"),
         (object(), "does not declare the metapool.models.Model attributes"),

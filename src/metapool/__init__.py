@@ -80,6 +80,7 @@ from metapool.regression import MetaRegression, MetaRegressionResult, Prediction
 from metapool.report import write_report
 from metapool.results import (
     BackTransformed,
+    GLMMRegressionResult,
     GLMMResult,
     Interval,
     IntervalArray,
@@ -117,6 +118,7 @@ __all__ = [
     "ExcessSignificanceResult",
     "ExcludedStudy",
     "FailSafeNResult",
+    "GLMMRegressionResult",
     "GLMMResult",
     "GenericEffect",
     "GroupedResult",

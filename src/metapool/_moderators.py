@@ -409,7 +409,7 @@ def moderator_design(
     keep, omitted = _omit_missing(owner, mods, index, labels, nan_policy)
     mods = [m.take(keep) for m in mods]
     k = int(keep.sum())
-    design = DesignMatrix._from_moderators(mods, k, intercept, omitted=bool(omitted))
+    design = DesignMatrix._from_moderators(mods, k, intercept, omitted=bool(omitted), owner=owner)
     return design, keep, omitted
 
 
@@ -445,7 +445,13 @@ class DesignMatrix:
 
     @classmethod
     def _from_moderators(
-        cls, mods: list[_Moderator], k: int, intercept: bool, *, omitted: bool = False
+        cls,
+        mods: list[_Moderator],
+        k: int,
+        intercept: bool,
+        *,
+        omitted: bool = False,
+        owner: str = "MetaRegression",
     ) -> DesignMatrix:
         columns: list[Array] = []
         names: list[str] = []
@@ -466,7 +472,7 @@ class DesignMatrix:
             if len(levels) < 2:
                 after = " once studies with missing values are left out" if omitted else ""
                 raise InvalidDataError(
-                    f"MetaRegression: moderator {m.name!r} has only one level, {levels[0]!r}, "
+                    f"{owner}: moderator {m.name!r} has only one level, {levels[0]!r}, "
                     f"in the {k} studies analysed{after}; a categorical moderator needs at "
                     "least two levels. Drop it from the moderators."
                 )
@@ -482,17 +488,15 @@ class DesignMatrix:
             columns.insert(0, np.ones(k))
             names.insert(0, "intercept")
         if not columns:
-            raise InvalidDataError(
-                "MetaRegression: nothing to fit: no moderators and intercept=False."
-            )
+            raise InvalidDataError(f"{owner}: nothing to fit: no moderators and intercept=False.")
         dup = next((n for n in names if names.count(n) > 1), None)
         if dup is not None:
             raise InvalidDataError(
-                f"MetaRegression: two columns of the design are named {dup!r}; rename the "
+                f"{owner}: two columns of the design are named {dup!r}; rename the "
                 "moderator ('intercept' is the intercept's name; 'g[a]' is level 'a' of 'g')."
             )
         X = np.column_stack(columns)
-        _check_rank(X, names)
+        _check_rank(X, names, owner)
         return cls(X=X, names=tuple(names), intercept=intercept, encoding=tuple(encoding))
 
     def _new_columns(self, new: Any) -> tuple[list[NDArray[Any]], int]:
@@ -595,7 +599,7 @@ class DesignMatrix:
         return rows
 
 
-def _check_rank(X: Array, names: list[str]) -> None:
+def _check_rank(X: Array, names: list[str], owner: str) -> None:
     """Refuse a singular design, naming the first column that adds no rank and why."""
     k, p = X.shape
     if np.linalg.matrix_rank(X) == p:
@@ -613,6 +617,6 @@ def _check_rank(X: Array, names: list[str]) -> None:
         else:
             why = f"is a linear combination of {others}"
         raise InvalidDataError(
-            f"MetaRegression: the design is singular: column {names[j]!r} {why}. "
+            f"{owner}: the design is singular: column {names[j]!r} {why}. "
             "Drop or recode the collinear moderators."
         )

@@ -263,7 +263,9 @@ def check_model(model: Any) -> None:
     """Check that ``model`` obeys the :class:`~metapool.models.Model` contract.
 
     * it declares ``weighting`` (one of ``metapool.models.WEIGHTINGS``),
-      ``random_effects``, ``tau2`` (an estimator exactly when ``random_effects``),
+      ``random_effects``, ``tau2`` (an estimator exactly when ``random_effects``;
+      a likelihood-weighted model, which estimates τ² jointly with the effect, may
+      declare None),
       ``ci``, ``level`` in (0, 1), and ``accepts``;
     * on every fixture it accepts (risk ratios, odds ratios, risk differences,
       generic effects, mean differences; at least one), ``fit`` returns a
@@ -296,7 +298,13 @@ def check_model(model: Any) -> None:
         raise AssertionError(f"{name}: 'weighting' must be one of {WEIGHTINGS}")
     if not isinstance(model.random_effects, bool):
         raise AssertionError(f"{name}: 'random_effects' must be a bool")
-    if model.random_effects != (model.tau2 is not None):
+    if model.weighting == "likelihood":
+        # τ² estimated jointly with the effect by maximum likelihood (GLMMs): no estimator
+        # object is needed, but a model without random effects declares none
+        tau2_ok = model.random_effects or model.tau2 is None
+    else:
+        tau2_ok = model.random_effects == (model.tau2 is not None)
+    if not tau2_ok:
         raise AssertionError(f"{name}: 'tau2' must be an estimator exactly when random_effects")
     if model.tau2 is not None and not isinstance(model.tau2, Tau2Estimator):
         raise AssertionError(f"{name}: 'tau2' must be a Tau2Estimator")

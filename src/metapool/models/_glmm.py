@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Any, ClassVar, overload
 
 import attrs
 import numpy as np
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from metapool._inference import z_crit
+from metapool._moderators import moderator_design
 from metapool._validation import check_choice, check_level, check_positive_int, study_name
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet
@@ -23,10 +24,13 @@ from metapool.exceptions import (
 from metapool.models._glmm_data import Prepared, prepare, wald_heterogeneity
 from metapool.models._glmm_families import Binomial, Poisson
 from metapool.models._glmm_fit import Design, Fit, fit_ml, loglik_at, profile_loglik
+from metapool.models._glmm_regression import glmm_regression_result, standardising
 from metapool.models._glmm_umrs import fit_random_study
+from metapool.models._glmm_umrs_het import arm1_edges, fit_saturated
 from metapool.models._inference import two_sided_p
 from metapool.results import NOT_ESTIMABLE, Interval
 from metapool.results._glmm import GLMMResult
+from metapool.results._glmm_regression import GLMMRegressionResult
 
 __all__ = ["GLMM"]
 
@@ -53,7 +57,11 @@ class GLMM:
     * ``"UM.RS"``: random study intercepts instead, ``γ + v_i`` with
       ``v_i ~ N(0, σ²)`` independent of ``u_i`` (metafor's ``cor = FALSE``); by the
       Laplace approximation, as metafor (``n_agq`` is not used); ``sigma2`` on the
-      result. Its heterogeneity tests are not computed (NaN).
+      result. Its tests for heterogeneity compare the saturated model (an effect
+      per study, random study intercepts) with the common-effect one, both by the
+      Laplace approximation, as metafor; a study without events (or with only
+      events) in arm 1 has an infinite saturated effect and weight 0 in the
+      Wald-type test.
     * ``"CM.EL"``: conditional on the table margins: Fisher's non-central
       hypergeometric likelihood of ``a`` with log OR ``θ + u_i`` (exact).
     * ``"CM.AL"``: its binomial–normal approximation: ``a`` out of ``a + c`` with
@@ -97,6 +105,22 @@ class GLMM:
         Re-evaluate the maximised log-likelihood with ``2 n_agq + 1`` nodes and
         warn (:class:`~metapool.exceptions.ConvergenceWarning`) when it changes by
         more than 1e-4.
+    nan_policy : {"raise", "omit"}, default "raise"
+        With moderators: what to do with a study whose moderator value is missing
+        (as :class:`~metapool.MetaRegression`).
+
+    Notes
+    -----
+    With ``moderators`` (meta-regression, metafor's ``mods``), the effect of study
+    ``i`` is ``x_i'β`` in place of ``θ`` (in two-arm models ``x_i`` multiplies the
+    indicator of arm 1, as metafor's ``group1 * X``); the moderators are read and
+    encoded as by :class:`~metapool.MetaRegression`. The numeric columns are
+    centred and scaled for the optimiser (as metafor's ``scaleX``) and the
+    coefficients and their covariance transformed back. The result
+    (:class:`~metapool.GLMMRegressionResult`) has the Wald tests of the
+    coefficients, the omnibus Wald test of the moderators (``QM``), the residual
+    ``τ²`` and metafor's tests for residual heterogeneity (saturated model vs the
+    common-effect meta-regression).
 
     References
     ----------
@@ -118,6 +142,12 @@ class GLMM:
     (1.1502, 0.3185, True)
     >>> str(res.back_transform())
     'PLO 0.76 [0.61, 0.86]'
+
+    A moderator (meta-regression):
+
+    >>> reg = mp.GLMM().fit(plo, {"dose": [1.0, 0.5, 0.0, 0.4, 1.2, 0.3]})
+    >>> reg.names, reg.coef.round(3).tolist(), round(reg.qm, 3)
+    (('intercept', 'dose'), [-0.137, 2.615], 7.892)
     """
 
     model: str
@@ -125,6 +155,7 @@ class GLMM:
     n_agq: int
     level: float
     check_quadrature: bool
+    nan_policy: str
     #: How the model weights studies: by the likelihood of the counts.
     weighting: ClassVar[str] = "likelihood"
     #: The CI of the pooled effect: Wald z (the profile-likelihood CI is on the result).
@@ -140,6 +171,7 @@ class GLMM:
         n_agq: int = 7,
         level: float = 0.95,
         check_quadrature: bool = True,
+        nan_policy: str = "raise",
     ) -> None:
         if not isinstance(check_quadrature, bool):
             raise MetapoolTypeError(
@@ -152,6 +184,7 @@ class GLMM:
             n_agq=check_positive_int("GLMM", "n_agq", n_agq),
             level=check_level("GLMM", level),
             check_quadrature=check_quadrature,
+            nan_policy=check_choice("GLMM", "nan_policy", nan_policy, ("raise", "omit")),
         )
 
     @property
@@ -201,8 +234,35 @@ class GLMM:
             z_crit(lev),
         )
 
-    def fit(self, effects: EffectSet) -> GLMMResult:
-        """Fit the GLMM to an odds-ratio, rate-ratio, PLO or IRLN effect set."""
+    @overload
+    def fit(self, effects: EffectSet, moderators: None = None) -> GLMMResult: ...
+
+    @overload
+    def fit(
+        self, effects: EffectSet, moderators: Any, *, intercept: bool = True
+    ) -> GLMMRegressionResult: ...
+
+    def fit(
+        self, effects: EffectSet, moderators: Any = None, *, intercept: bool = True
+    ) -> GLMMResult | GLMMRegressionResult:
+        """Fit the GLMM to an odds-ratio, rate-ratio, PLO or IRLN effect set.
+
+        Parameters
+        ----------
+        effects : EffectSet
+            The studies (see the class for the measures accepted).
+        moderators : array_like, mapping or DataFrame, optional
+            Moderators of the effect, one value per study, in any form
+            :meth:`metapool.MetaRegression.fit` takes; then a meta-regression
+            (:class:`~metapool.GLMMRegressionResult`) is fitted.
+        intercept : bool, default True
+            With moderators: add an intercept column.
+
+        Returns
+        -------
+        GLMMResult or GLMMRegressionResult
+            Without or with moderators.
+        """
         if not self.accepts(effects):
             raise MetapoolTypeError(
                 "GLMM.fit expects OddsRatio effects (with their 2x2 tables), rate ratios "
@@ -211,17 +271,27 @@ class GLMM:
                 + (f" ({effects.measure.code})" if isinstance(effects, EffectSet) else "")
                 + "."
             )
+        if moderators is not None:
+            return self._fit_moderators(effects, moderators, intercept)
         if self.model == "UM.RS" and effects.measure.code in ("OR", "IRR"):
             return self._fit_random_study(effects)
         prep = prepare(effects, self.model, self.n_agq)
+        fit, common, converged, quad_change, notes = self._fit_prepared(effects, prep)
+        return self._result(effects, prep, fit, common, converged, quad_change, notes)
+
+    def _fit_prepared(
+        self, effects: EffectSet, prep: Prepared
+    ) -> tuple[Fit, Fit, bool, float, tuple[str, ...]]:
+        """The random- and common-effect fits of a prepared design, with the checks."""
         design = prep.design
         assert design is not None
         ki = int(prep.informative.sum())
         random = self.random_effects
-        needed = 2 if random else 1
+        needed = design.p + 1 if random else design.p
         if ki < needed:
+            what = "the effect" if design.p == 1 else f"the {design.p} coefficients"
             raise InvalidDataError(
-                f"GLMM: {ki} study(ies) with information about the effect (studies without "
+                f"GLMM: {ki} study(ies) with information about {what} (studies without "
                 f"events, or only events, in both arms carry none); method={self.method!r} "
                 f"needs at least {needed}."
             )
@@ -258,7 +328,57 @@ class GLMM:
                 )
                 warn(f"GLMM: {message}.", ConvergenceWarning)
                 notes.append(message)
-        return self._result(effects, prep, fit, common, converged, quad_change, tuple(notes))
+        return fit, common, converged, quad_change, tuple(notes)
+
+    def _fit_moderators(
+        self, effects: EffectSet, moderators: Any, intercept: bool
+    ) -> GLMMRegressionResult:
+        """The meta-regression: the model with ``x_i'β`` as the effect of study ``i``."""
+        owner = "GLMM"
+        if not isinstance(intercept, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'intercept' parameter of {owner}.fit must be True or False. Got "
+                f"{intercept!r} instead."
+            )
+        dm, keep, omitted = moderator_design(
+            owner,
+            moderators,
+            effects.index,
+            effects.labels,
+            effects.k + len(effects.excluded),
+            intercept=bool(intercept),
+            nan_policy=self.nan_policy,
+        )
+        if not keep.all():
+            effects = effects.subset(keep)
+        X = dm.X
+        to_original = standardising(X, dm.intercept)
+        sigma2, n_agq, qe_wald = math.nan, self.n_agq, None
+        if self.model == "UM.RS" and effects.measure.code in ("OR", "IRR"):
+            prep, fit, common, sigma2, converged, notes, qe_wald = self._random_study_fits(
+                effects, X @ to_original
+            )
+            quad_change, n_agq = math.nan, 1
+        else:
+            prep = prepare(effects, self.model, self.n_agq, X @ to_original)
+            fit, common, converged, quad_change, notes = self._fit_prepared(effects, prep)
+        return glmm_regression_result(
+            self,
+            effects,
+            prep,
+            X,
+            to_original,
+            fit,
+            common,
+            converged=converged,
+            quad_change=quad_change,
+            notes=notes,
+            design=dm,
+            omitted=omitted,
+            sigma2=sigma2,
+            n_agq=n_agq,
+            qe_wald=qe_wald,
+        )
 
     def _result(
         self,
@@ -272,6 +392,7 @@ class GLMM:
         *,
         ll0: float | None = None,
         sigma2: float = math.nan,
+        qe_wald: float | None = None,
     ) -> GLMMResult:
         random = self.random_effects
         estimate = float(fit.beta[0])
@@ -282,8 +403,12 @@ class GLMM:
         p = int(fit.beta.size)
         ki = int(prep.informative.sum())
         q_df = ki - p
-        qe_w = wald_heterogeneity(prep.theta, prep.var, p) if q_df > 0 else math.nan
-        qe_lrt = max(0.0, -2.0 * (common.loglik - prep.saturated)) if q_df > 0 else math.nan
+        ones = np.ones((prep.theta.size, 1))
+        if qe_wald is None:
+            qe_wald = wald_heterogeneity(prep.theta, prep.var, ones) if q_df > 0 else math.nan
+        qe_w = qe_wald if q_df > 0 else math.nan
+        has_saturated = q_df > 0 and math.isfinite(prep.saturated)
+        qe_lrt = max(0.0, -2.0 * (common.loglik - prep.saturated)) if has_saturated else math.nan
         chi = special.chdtrc
         # the likelihood-ratio test of θ = 0
         if ll0 is None:
@@ -353,47 +478,88 @@ class GLMM:
 
     def _fit_random_study(self, effects: EffectSet) -> GLMMResult:
         """metafor's UM.RS (Laplace, as metafor); every study carries information."""
-        arms = effects.arm_data()
+        prep, fit, common, sigma2, converged, notes, qe_wald = self._random_study_fits(
+            effects, None
+        )
+        family, offset = _random_study_data(effects)
+        null = fit_random_study(family, offset, random=self.random_effects, theta_fixed=0.0)
+        if not null.converged:
+            converged = False
+            warn(
+                "GLMM: the likelihood maximisation with the effect fixed at 0 did not "
+                f"converge ({null.message}).",
+                ConvergenceWarning,
+            )
+        res = self._result(
+            effects,
+            prep,
+            attrs.evolve(fit, converged=converged),
+            common,
+            converged,
+            math.nan,
+            notes,
+            ll0=null.loglik,
+            sigma2=sigma2,
+            qe_wald=qe_wald,
+        )
+        return attrs.evolve(res, n_agq=1)
+
+    def _random_study_fits(
+        self, effects: EffectSet, X: Array | None
+    ) -> tuple[Prepared, Fit, Fit, float, bool, tuple[str, ...], float]:
+        """The UM.RS fits with and without the random effect (moderators ``X``), and the
+        saturated fit of the tests for heterogeneity (its Wald-type statistic last)."""
         k = effects.k
-        if effects.measure.code == "OR":
-            counts = effects.counts
-            assert counts is not None
-            a, n1, c, n2 = (np.asarray(v, dtype=np.float64) for v in counts)
-            family: Binomial | Poisson = Binomial(np.stack([a, c], -1), np.stack([n1, n2], -1))
-            offset = np.zeros((k, 2))
-        else:
-            x1, t1, x2, t2 = (
-                np.asarray(arms[n], dtype=np.float64)
-                for n in ("events1", "time1", "events2", "time2")
-            )
-            family = Poisson(np.stack([x1, x2], -1))
-            offset = np.log(np.stack([t1, t2], -1))
+        family, offset = _random_study_data(effects)
         random = self.random_effects
-        if k < (2 if random else 1):
+        p = 1 if X is None else X.shape[1]
+        needed = p + 1 if random else p
+        if k < needed:
             raise InvalidDataError(
-                f"GLMM: model='UM.RS' with method={self.method!r} needs at least "
-                f"{2 if random else 1} studies; got {k}."
+                f"GLMM: model='UM.RS' with method={self.method!r} and {p} coefficient(s) "
+                f"needs at least {needed} studies; got {k}."
             )
-        fit = fit_random_study(family, offset, random=random)
-        null = fit_random_study(family, offset, random=random, theta_fixed=0.0)
-        common = fit if not random else fit_random_study(family, offset, random=False)
-        notes = [
-            "UM.RS: Laplace approximation (as metafor); the heterogeneity tests are not "
-            "computed for this model",
-        ]
-        converged = fit.converged and null.converged
+        fit = fit_random_study(family, offset, random=random, X=X)
+        common = fit if not random else fit_random_study(family, offset, random=False, X=X)
+        notes = ["UM.RS: Laplace approximation (as metafor)"]
+        design = np.ones((k, 1)) if X is None else X
+        saturated, qe_wald = math.nan, math.nan
+        if k > p:
+            sat = fit_saturated(
+                family, offset, design, gamma0=common.gamma, sigma0=math.sqrt(common.sigma2)
+            )
+            saturated, qe_wald = sat.loglik, sat.qe_wald
+            if not sat.converged:
+                message = (
+                    "the saturated model of the tests for heterogeneity did not converge: "
+                    "they are not reported (NaN)"
+                )
+                warn(f"GLMM: {message}.", ConvergenceWarning)
+                notes.append(message)
+                saturated, qe_wald = math.nan, math.nan
+            edges = np.flatnonzero(arm1_edges(family))
+            if edges.size:
+                listed = ", ".join(
+                    study_name(int(effects.index[i]), effects.labels[i]) for i in edges
+                )
+                notes.append(
+                    "Wald-type test for heterogeneity: weight 0 for the studies without "
+                    f"events, or with only events, in arm 1 (their effect is infinite): {listed}"
+                )
+        converged = fit.converged and common.converged
         if not converged:
             warn(
-                f"GLMM: the likelihood maximisation did not converge ({fit.message}).",
+                "GLMM: the likelihood maximisation did not converge "
+                f"({fit.message or common.message}).",
                 ConvergenceWarning,
             )
         if fit.boundary:
             notes.append("tau^2 = 0: the model without a random effect is at least as likely")
         as_fit = Fit(
-            beta=np.array([fit.theta]),
+            beta=fit.beta,
             tau=math.sqrt(fit.tau2),
             loglik=fit.loglik,
-            vcov=np.array([[fit.var_theta]]),
+            vcov=fit.vcov,
             converged=converged,
             boundary=fit.boundary,
             gradient=0.0,
@@ -403,25 +569,27 @@ class GLMM:
         prep = Prepared(
             design=None,
             informative=np.ones(k, dtype=bool),
-            saturated=math.nan,
+            saturated=saturated,
             theta=np.full(k, np.nan),
             var=np.full(k, np.nan),
             label="UM.RS",
         )
-        res = self._result(
-            effects,
-            prep,
-            as_fit,
-            common_fit,
-            converged,
-            math.nan,
-            tuple(notes),
-            ll0=null.loglik,
-            sigma2=fit.sigma2,
-        )
-        return attrs.evolve(
-            res, q=math.nan, q_pvalue=math.nan, qe_lrt=math.nan, qe_lrt_pvalue=math.nan, n_agq=1
-        )
+        return prep, as_fit, common_fit, fit.sigma2, converged, tuple(notes), qe_wald
+
+
+def _random_study_data(effects: EffectSet) -> tuple[Binomial | Poisson, Array]:
+    """UM.RS: the counts of both arms as a family, and the offsets (log person-time)."""
+    k = effects.k
+    if effects.measure.code == "OR":
+        counts = effects.counts
+        assert counts is not None
+        a, n1, c, n2 = (np.asarray(v, dtype=np.float64) for v in counts)
+        return Binomial(np.stack([a, c], -1), np.stack([n1, n2], -1)), np.zeros((k, 2))
+    arms = effects.arm_data()
+    x1, t1, x2, t2 = (
+        np.asarray(arms[n], dtype=np.float64) for n in ("events1", "time1", "events2", "time2")
+    )
+    return Poisson(np.stack([x1, x2], -1)), np.log(np.stack([t1, t2], -1))
 
 
 def _profile_ci(

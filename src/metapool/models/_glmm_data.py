@@ -39,12 +39,17 @@ def _column(x: Array) -> Array:
     return np.asarray(x, dtype=np.float64)[:, None]
 
 
-def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
-    """The design of ``model`` for an OR, IRR, PLO or IRLN effect set (not UM.RS)."""
+def prepare(effects: EffectSet, model: str, n_agq: int, X: Array | None = None) -> Prepared:
+    """The design of ``model`` for an OR, IRR, PLO or IRLN effect set (not UM.RS).
+
+    ``X`` (``(k, p)``, one row per study of ``effects``) holds the moderators of the
+    effect (default: an intercept only); in two-arm models it multiplies the
+    indicator of arm 1 (metafor's ``group1 * X``).
+    """
     code = effects.measure.code
     arms = effects.arm_data()
     k = effects.k
-    ones = np.ones((k, 1))
+    X = np.ones((k, 1)) if X is None else np.asarray(X, dtype=np.float64)
     if code in _SINGLE:
         y = arms["events"]
         if code == "PLO":
@@ -55,7 +60,12 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
                 theta = np.log(y) - np.log(n - y)
                 var = 1.0 / y + 1.0 / (n - y)
             design = Design(
-                family=fam_b, offset=offset, x=ones[..., None], z=ones, nuisance=False, n_agq=n_agq
+                family=fam_b,
+                offset=offset,
+                x=X[:, None, :],
+                z=np.ones((k, 1)),
+                nuisance=False,
+                n_agq=n_agq,
             )
             sat = float(fam_b.saturated().sum())
         else:
@@ -67,8 +77,8 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
             design = Design(
                 family=fam_p,
                 offset=_column(np.log(t)),
-                x=ones[..., None],
-                z=ones,
+                x=X[:, None, :],
+                z=np.ones((k, 1)),
                 nuisance=False,
                 n_agq=n_agq,
             )
@@ -90,6 +100,8 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
         informative = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
         a, n1, c, n2, b, d = (v[informative] for v in (a, n1, c, n2, b, d))
         ki = int(informative.sum())
+        xi = X[informative]
+        two_arm = np.stack([xi, np.zeros_like(xi)], axis=1)  # (ki, 2, p): arm 1 only
         with np.errstate(divide="ignore"):
             log_or = np.log(a) + np.log(d) - np.log(b) - np.log(c)
             var_w = 1 / a + 1 / b + 1 / c + 1 / d
@@ -98,7 +110,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
             design = Design(
                 family=fam,
                 offset=np.zeros((ki, 2)),
-                x=np.tile([[1.0], [0.0]], (ki, 1, 1)),
+                x=two_arm,
                 z=np.tile([0.5, -0.5], (ki, 1)),
                 nuisance=True,
                 n_agq=n_agq,
@@ -110,7 +122,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
             design = Design(
                 family=fam_b,
                 offset=_column(np.log(n1 / n2)),
-                x=np.ones((ki, 1, 1)),
+                x=xi[:, None, :],
                 z=np.ones((ki, 1)),
                 nuisance=False,
                 n_agq=n_agq,
@@ -124,7 +136,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
             design = Design(
                 family=fam_h,
                 offset=np.zeros((ki, 1)),
-                x=np.ones((ki, 1, 1)),
+                x=xi[:, None, :],
                 z=np.ones((ki, 1)),
                 nuisance=False,
                 n_agq=n_agq,
@@ -141,6 +153,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
     informative = ~((x1 == 0) & (x2 == 0))
     x1, t1, x2, t2 = (v[informative] for v in (x1, t1, x2, t2))
     ki = int(informative.sum())
+    xi = X[informative]
     with np.errstate(divide="ignore"):
         theta = np.log(x1) - np.log(x2) - np.log(t1 / t2)
         var = 1 / x1 + 1 / x2
@@ -149,7 +162,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
         design = Design(
             family=fam_p,
             offset=np.log(np.stack([t1, t2], -1)),
-            x=np.tile([[1.0], [0.0]], (ki, 1, 1)),
+            x=np.stack([xi, np.zeros_like(xi)], axis=1),
             z=np.tile([0.5, -0.5], (ki, 1)),
             nuisance=True,
             n_agq=n_agq,
@@ -161,7 +174,7 @@ def prepare(effects: EffectSet, model: str, n_agq: int) -> Prepared:
         design = Design(
             family=fam_b,
             offset=_column(np.log(t1 / t2)),
-            x=np.ones((ki, 1, 1)),
+            x=xi[:, None, :],
             z=np.ones((ki, 1)),
             nuisance=False,
             n_agq=n_agq,
@@ -190,13 +203,19 @@ def _conditional_mle(fam: NoncentralHypergeometric) -> tuple[Array, Array]:
     return theta, np.where(edge, np.inf, var)
 
 
-def wald_heterogeneity(theta: Array, var: Array, p: int) -> float:
-    """Metafor's ``QE.Wld`` (intercept only): the Wald test of equal study effects in the
-    saturated model; studies whose estimate is infinite have weight 0 (the limit)."""
+def wald_heterogeneity(theta: Array, var: Array, X: Array) -> float:
+    """Metafor's ``QE.Wld``: the Wald test, in the saturated model (one effect per
+    study), that the study effects lie on ``X β``. The saturated estimates are
+    independent with variances ``var``, so the statistic is the weighted residual
+    sum of squares of their regression on ``X`` (Wald tests are invariant to the
+    parametrisation); studies whose estimate is infinite have weight 0 (the limit)."""
     finite = np.isfinite(theta) & np.isfinite(var) & (var > 0)
-    if finite.sum() <= p:
+    Xf = X[finite]
+    if not finite.any() or finite.sum() <= np.linalg.matrix_rank(Xf):
         return 0.0
     w = 1.0 / var[finite]
     y = theta[finite]
-    mean = (w * y).sum() / w.sum()
-    return float(max(0.0, (w * (y - mean) ** 2).sum()))
+    sw = np.sqrt(w)
+    beta = np.linalg.lstsq(Xf * sw[:, None], y * sw, rcond=None)[0]
+    r = y - Xf @ beta
+    return float(max(0.0, (w * r**2).sum()))

@@ -1,7 +1,8 @@
 """metafor's ``model="UM.RS"``: random study intercepts and a random treatment effect.
 
 Per study ``i`` and arm ``j`` the linear predictor is
-``η_ij = offset_ij + θ g_j + γ + σ v_i + τ z_j u_i`` with ``g = (1, 0)``,
+``η_ij = offset_ij + θ_i g_j + γ + σ v_i + τ z_j u_i`` with ``θ_i = x_i'β`` (``β``
+the pooled effect ``θ`` without moderators), ``g = (1, 0)``,
 ``z = (1/2, -1/2)`` (metafor's ``coding = 1/2``) and independent standard normal
 ``v_i``, ``u_i`` (metafor's ``cor = FALSE``). The two-dimensional integral over
 ``(v_i, u_i)`` is approximated by Laplace's method at the joint mode, as lme4's
@@ -13,7 +14,6 @@ Per study ``i`` and arm ``j`` the linear predictor is
 from __future__ import annotations
 
 import contextlib
-import math
 
 import attrs
 import numpy as np
@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from metapool.models._glmm_families import Family
 from metapool.models._glmm_fit import maximise, numerical_hessian
 
-__all__ = ["RandomStudyFit", "fit_random_study"]
+__all__ = ["RandomStudyFit", "fit_random_study", "laplace_at"]
 
 Array = NDArray[np.float64]
 
@@ -32,24 +32,33 @@ _Z = np.array([0.5, -0.5])
 
 @attrs.frozen(kw_only=True)
 class RandomStudyFit:
-    """The ML fit of UM.RS: ``θ``, ``γ``, ``σ²``, ``τ²``, covariance of ``θ``, status."""
+    """The ML fit of UM.RS: ``β``, ``γ``, ``σ²``, ``τ²``, covariance of ``β``, status."""
 
-    theta: float
+    beta: Array
     gamma: float
     sigma2: float
     tau2: float
     loglik: float
-    var_theta: float
+    vcov: Array
     converged: bool
     boundary: bool
     message: str
 
 
-def _laplace(family: Family, offset: Array, params: Array) -> Array:
-    theta, gamma, sigma, tau = params
-    c = offset + theta * _G + gamma
+def _laplace(family: Family, offset: Array, params: Array, X: Array | None = None) -> Array:
+    """Each study's Laplace log-likelihood at ``params = (β, γ, σ, τ)`` (``X``: the
+    moderators, default an intercept)."""
+    p = 1 if X is None else X.shape[1]
+    beta, (gamma, sigma, tau) = params[:p], params[p:]
+    lin = np.full(offset.shape[0], beta[0]) if X is None else X @ beta
+    return laplace_at(family, offset + lin[:, None] * _G + gamma, sigma, tau)
+
+
+def laplace_at(family: Family, c: Array, sigma: float, tau: float) -> Array:
+    """Each study's Laplace log-likelihood with fixed linear predictors ``c`` (``(k, 2)``)
+    and random intercept ``σ v_i`` and effect ``τ z_j u_i``."""
     jac = np.stack([np.full(2, sigma), tau * _Z], axis=-1)  # (m, 2)
-    w = np.zeros((offset.shape[0], 2))
+    w = np.zeros((c.shape[0], 2))
     ll, d1, d2 = family.loglik(c + w @ jac.T)
     h = ll.sum(-1) - 0.5 * (w**2).sum(-1)
     for _ in range(100):
@@ -73,20 +82,28 @@ def _laplace(family: Family, offset: Array, params: Array) -> Array:
 
 
 def fit_random_study(
-    family: Family, offset: Array, *, random: bool, theta_fixed: float | None = None
+    family: Family,
+    offset: Array,
+    *,
+    random: bool,
+    theta_fixed: float | None = None,
+    X: Array | None = None,
 ) -> RandomStudyFit:
     """ML fit of UM.RS (``random=False``: ``τ = 0``, metafor's common-effect model);
-    ``theta_fixed`` fixes the treatment effect (for the likelihood-ratio test)."""
+    ``theta_fixed`` fixes the treatment effect (intercept-only models, for the
+    likelihood-ratio test); ``X`` holds the moderators (default: an intercept)."""
 
     def loglik(params: Array) -> float:
-        return float(_laplace(family, offset, params).sum())
+        return float(_laplace(family, offset, params, X).sum())
 
+    p = 1 if X is None else X.shape[1]
     th = theta_fixed is None
-    free_fixed = np.array([th, True, True, False])
-    theta0 = 0.0 if theta_fixed is None else theta_fixed
+    free_beta = np.full(p, th)
+    free_fixed = np.concatenate([free_beta, [True, True, False]])
+    beta0 = np.zeros(p) if theta_fixed is None else np.array([theta_fixed])
     best = None
     for s0 in (0.5, 1.5):
-        cand = maximise(loglik, np.array([theta0, -3.0, s0, 0.0]), free_fixed)
+        cand = maximise(loglik, np.concatenate([beta0, [-3.0, s0, 0.0]]), free_fixed)
         if best is None or cand[1] > best[1]:
             best = cand
     assert best is not None
@@ -95,14 +112,14 @@ def fit_random_study(
         common = best
         for t0 in (0.3, 1.0):
             x0 = common[0].copy()
-            x0[3] = t0
-            cand = maximise(loglik, x0, np.array([th, True, True, True]))
-            if cand[1] > best[1] + 1e-10 * max(1.0, abs(best[1])) and abs(cand[0][3]) > 1e-6:
+            x0[p + 2] = t0
+            cand = maximise(loglik, x0, np.concatenate([free_beta, [True, True, True]]))
+            if cand[1] > best[1] + 1e-10 * max(1.0, abs(best[1])) and abs(cand[0][p + 2]) > 1e-6:
                 best, boundary = cand, False
     params, ll, grad = best
     params = params.copy()
-    params[2:] = np.abs(params[2:])
-    free = np.array([th, True, params[2] > 1e-6, random and not boundary])
+    params[p + 1 :] = np.abs(params[p + 1 :])
+    free = np.concatenate([free_beta, [True, params[p + 1] > 1e-6, random and not boundary]])
     idx = np.flatnonzero(free)
 
     def sub(y: Array) -> float:
@@ -110,18 +127,19 @@ def fit_random_study(
         x[idx] = y
         return loglik(x)
 
-    var_theta = math.nan
+    vcov = np.full((p, p), np.nan)
     if th:
         with contextlib.suppress(np.linalg.LinAlgError):  # singular: NaN, not converged
-            var_theta = float(np.linalg.inv(-numerical_hessian(sub, params[idx]))[0, 0])
-    converged = bool(grad < 1e-4 * max(1.0, abs(ll))) and (math.isfinite(var_theta) or not th)
+            vcov = np.linalg.inv(-numerical_hessian(sub, params[idx]))[:p, :p]
+    finite = bool(np.all(np.isfinite(np.diag(vcov))))
+    converged = bool(grad < 1e-4 * max(1.0, abs(ll))) and (finite or not th)
     return RandomStudyFit(
-        theta=float(params[0]),
-        gamma=float(params[1]),
-        sigma2=float(params[2] ** 2),
-        tau2=float(params[3] ** 2) if random else 0.0,
+        beta=params[:p],
+        gamma=float(params[p]),
+        sigma2=float(params[p + 1] ** 2),
+        tau2=float(params[p + 2] ** 2) if random else 0.0,
         loglik=float(ll),
-        var_theta=var_theta,
+        vcov=vcov,
         converged=converged,
         boundary=bool(random and boundary),
         message="" if converged else f"the largest gradient component is {grad:.3g}",

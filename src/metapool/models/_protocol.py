@@ -38,7 +38,9 @@ class Model(Protocol):
     random_effects : bool
         Whether the model estimates a between-study variance.
     tau2 : Tau2Estimator or None
-        The τ² estimator of a random-effects model, None otherwise.
+        The τ² estimator of a random-effects model, None otherwise. A
+        likelihood-weighted model (a GLMM) estimates τ² jointly with the effect by
+        maximum likelihood and may declare None with ``random_effects`` true.
     ci : str
         The method of the confidence interval of the pooled effect (``"z"``,
         ``"hksj"``, ``"hksj-adhoc"``, ``"t"``).

@@ -15,6 +15,7 @@ from here and re-export them; this package imports none of them.
 from metapool.results._batch import BatchResult
 from metapool.results._bias import BeggResult, EggerResult, TrimFillResult
 from metapool.results._glmm import GLMMResult
+from metapool.results._glmm_regression import GLMMRegressionResult
 from metapool.results._grouped import GroupedResult
 from metapool.results._intervals import NOT_ESTIMABLE, Interval, IntervalArray
 from metapool.results._multilevel import MultilevelBatchResult, MultilevelResult
@@ -39,6 +40,7 @@ __all__ = [
     "EggerResult",
     "ExcessSignificanceResult",
     "FailSafeNResult",
+    "GLMMRegressionResult",
     "GLMMResult",
     "GroupedResult",
     "InfluenceResult",
