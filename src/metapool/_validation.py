@@ -78,6 +78,19 @@ def check_positive_int(owner: str, name: str, value: object) -> int:
     return int(value)
 
 
+def check_finite(owner: str, name: str, value: object) -> float:
+    """Check that ``value`` is a finite real number (not a bool, not text)."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+    ):
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a finite number. Got {value!r} instead."
+        )
+    return float(value)
+
+
 def check_nonnegative(owner: str, name: str, value: object) -> float:
     """Check that ``value`` is a finite real number >= 0 (not a bool, not text)."""
     if (

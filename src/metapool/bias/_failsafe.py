@@ -7,7 +7,8 @@ import math
 import numpy as np
 import scipy.stats
 
-from metapool._validation import check_bool, check_choice
+from metapool._inference import two_sided_p
+from metapool._validation import check_bool, check_choice, check_finite
 from metapool.bias._common import read_input
 from metapool.exceptions import InvalidDataError, InvalidParameterError
 from metapool.results import FailSafeNResult
@@ -129,12 +130,8 @@ def fail_safe_n(
         if target is None:
             goal = mean_effect / 2.0
         else:
-            if isinstance(target, bool) or not isinstance(target, (int, float)):
-                raise InvalidParameterError(
-                    f"The 'target' parameter of {owner} must be a number. Got {target!r} instead."
-                )
-            goal = float(target)
-            if not math.isfinite(goal) or goal == 0.0:
+            goal = check_finite(owner, "target", target)
+            if goal == 0.0:
                 raise InvalidParameterError(
                     f"The 'target' parameter of {owner} must be finite and not 0 (no number "
                     f"of null studies brings the mean to 0). Got {target!r} instead."
@@ -153,7 +150,7 @@ def fail_safe_n(
         sw = float(np.sum(wr))
         mean_effect = float(np.sum(wr * yi) / sw)
         zval = mean_effect * math.sqrt(sw)
-        pvalue = float(2.0 * scipy.stats.norm.sf(abs(zval)))
+        pvalue = float(two_sided_p(np.asarray(zval), None))
         wp = (float(np.sum(wr * yi)) / float(scipy.stats.norm.isf(alpha / 2.0))) ** 2 - sw
         n = max(0.0, k * wp / sw)
     count = math.ceil(n) if abs(n - round(n)) >= math.sqrt(np.finfo(float).eps) else round(n)

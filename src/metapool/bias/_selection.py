@@ -5,7 +5,6 @@ likelihood with bounded parameters from several starting points."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -15,7 +14,7 @@ import scipy.stats
 from numpy.typing import NDArray
 
 from metapool._estimation import estimate_tau2
-from metapool._inference import z_crit
+from metapool._inference import two_sided_p, z_crit
 from metapool._validation import check_choice
 from metapool.bias._common import read_input
 from metapool.bias._selection_likelihood import (
@@ -317,7 +316,7 @@ def selection_model(
 
     crit = z_crit(inp.level)
     stat = mu / se if se > 0 else float("nan")
-    pval = float(2.0 * scipy.stats.norm.sf(abs(stat))) if math.isfinite(stat) else float("nan")
+    pval = float(two_sided_p(np.asarray(stat), None))
     delta_ci = tuple(
         Interval(float("nan"), float("nan"))
         if j not in free

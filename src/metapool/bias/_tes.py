@@ -8,7 +8,7 @@ import numpy as np
 import scipy.stats
 from numpy.typing import NDArray
 
-from metapool._validation import check_choice
+from metapool._validation import check_choice, check_finite
 from metapool.bias._common import read_input
 from metapool.exceptions import InvalidParameterError
 from metapool.results import ExcessSignificanceResult, MetaResult
@@ -28,19 +28,6 @@ def poisson_binomial(power: Array) -> Array:
         dist[1 : i + 2] = dist[1 : i + 2] * (1.0 - p) + dist[: i + 1] * p
         dist[0] *= 1.0 - p
     return dist
-
-
-def _number(owner: str, name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be a number. Got {value!r} instead."
-        )
-    x = float(value)
-    if not math.isfinite(x):
-        raise InvalidParameterError(
-            f"The '{name}' parameter of {owner} must be finite. Got {value!r} instead."
-        )
-    return x
 
 
 def excess_significance(
@@ -135,7 +122,7 @@ def excess_significance(
     (7, 3.1386, 0.0039)
     """
     owner = "excess_significance"
-    alpha = _number(owner, "alpha", alpha)
+    alpha = check_finite(owner, "alpha", alpha)
     if not 0.0 < alpha < 1.0:
         raise InvalidParameterError(
             f"The 'alpha' parameter of {owner} must be in (0, 1). Got {alpha!r} instead."
@@ -143,7 +130,7 @@ def excess_significance(
     alternative = check_choice(owner, "alternative", alternative, _SIDES)
     tes_alternative = check_choice(owner, "tes_alternative", tes_alternative, _SIDES)
     test = check_choice(owner, "test", test, ("exact", "binom", "chi2"))
-    null = _number(owner, "null", null)
+    null = check_finite(owner, "null", null)
     inp = read_input(owner, result, None, min_k=1, asymmetry_test=False)
     yi, vi, k = inp.yi, inp.vi, inp.k
     if tau2 is None:
@@ -151,7 +138,7 @@ def excess_significance(
         if isinstance(result, MetaResult) and inp.tau2 is not None:
             tau2_value = float(result.tau2)
     else:
-        tau2_value = _number(owner, "tau2", tau2)
+        tau2_value = check_finite(owner, "tau2", tau2)
         if tau2_value < 0:
             raise InvalidParameterError(
                 f"The 'tau2' parameter of {owner} must be >= 0. Got {tau2!r} instead."
@@ -163,7 +150,7 @@ def excess_significance(
             w = 1.0 / (vi + tau2_value)
             theta_value = float(np.sum(w * yi) / np.sum(w))
     else:
-        theta_value = _number(owner, "theta", theta)
+        theta_value = check_finite(owner, "theta", theta)
 
     se = np.sqrt(vi)
     z = (yi - null) / se
