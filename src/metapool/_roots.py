@@ -23,12 +23,12 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RootResult", "bracketed_root"]
+__all__ = ["RootResult", "at_rows", "bracketed_root"]
 
 Array = NDArray[np.float64]
 FunctionAndSlope = Callable[[Array, "NDArray[np.intp] | None"], tuple[Array, Array]]
@@ -42,6 +42,18 @@ class RootResult(NamedTuple):
     root: Array
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
+
+
+def at_rows(
+    rows: NDArray[np.intp] | None, yi: Array, vi: Array, X: Array | None, *per_row: Array
+) -> tuple[Any, ...]:
+    """The analyses ``rows`` (flat indices into the batch shape ``yi.shape[:-1]``) of
+    ``yi``, ``vi``, ``X`` (shared when 2-d) and of per-analysis arrays; all when None."""
+    if rows is None:
+        return (yi, vi, X, *per_row)
+    at = np.unravel_index(rows, yi.shape[:-1])
+    x = X[at] if X is not None and X.ndim > 2 else X
+    return (yi[at], vi[at], x, *(np.broadcast_to(a, yi.shape[:-1])[at] for a in per_row))
 
 
 def bracketed_root(

@@ -35,12 +35,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._kernels import ols_rss, rowsum, trace_p, wls
-from metapool._roots import bracketed_root
+from metapool._roots import at_rows, bracketed_root
 from metapool._validation import check_positive_int
 from metapool.exceptions import InvalidParameterError
 from metapool.tau2._base import Tau2Estimator, Tau2Fit, get, register
 from metapool.tau2._moment import DerSimonianLaird
-from metapool.tau2._qsolve import XTOL_FACTOR, at_rows
+from metapool.tau2._qsolve import XTOL_FACTOR
 
 __all__ = ["ML", "REML", "REMLFisherScoring", "log_likelihood", "score", "score_and_slope"]
 

@@ -10,20 +10,19 @@ solution is the boundary 0. A bracketed solver then always converges.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from metapool._kernels import n_params, ols_rss, rowsum, trace_p, wls
-from metapool._roots import RootResult, bracketed_root
+from metapool._roots import RootResult, at_rows, bracketed_root
 from metapool.tau2._base import Tau2Fit, register
 
 __all__ = [
     "EmpiricalBayes",
     "PauleMandel",
-    "at_rows",
     "generalized_q",
     "generalized_q_and_slope",
     "solve_generalized_q",
@@ -52,18 +51,6 @@ def generalized_q_and_slope(
     fit = wls(yi, w, X)
     u = w * fit.resid
     return fit.rss, -rowsum(u * u)
-
-
-def at_rows(
-    rows: NDArray[np.intp] | None, yi: Array, vi: Array, X: Array | None, *per_row: Array
-) -> tuple[Any, ...]:
-    """The analyses ``rows`` (flat indices into the batch shape ``yi.shape[:-1]``) of
-    ``yi``, ``vi``, ``X`` (shared when 2-d) and of per-analysis arrays; all when None."""
-    if rows is None:
-        return (yi, vi, X, *per_row)
-    at = np.unravel_index(rows, yi.shape[:-1])
-    x = X[at] if X is not None and X.ndim > 2 else X
-    return (yi[at], vi[at], x, *(np.broadcast_to(a, yi.shape[:-1])[at] for a in per_row))
 
 
 def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
