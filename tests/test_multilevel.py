@@ -550,3 +550,10 @@ def test_fit_batch_with_v_and_errors():
         mp.MultilevelModel().fit_batch(bad, None, case["levels"], V=V)
     with pytest.raises(InvalidDataError, match="shape"):
         mp.MultilevelModel().fit_batch(case["yi"], case["vi"], case["levels"])
+
+
+def test_vcalc_refuses_a_missing_cluster_naming_the_effect():
+    with pytest.raises(
+        InvalidDataError, match=r"vcalc: 'cluster' has a missing value \(None\) at study 3;"
+    ):
+        mp.vcalc([0.1, 0.2, 0.3], [1, 1, None], rho=0.5)

@@ -24,7 +24,7 @@ import :mod:`metapool.regression`, which re-exports :class:`DesignMatrix`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -47,6 +47,7 @@ __all__ = [
     "DesignMatrix",
     "cell_kind",
     "column_names",
+    "group_codes",
     "marker_hint",
     "moderator_design",
     "read_cells",
@@ -88,6 +89,39 @@ def show(value: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
+
+
+def group_codes(
+    owner: str,
+    what: str,
+    cells: NDArray[Any],
+    index: NDArray[np.intp],
+    labels: Sequence[str | None],
+    need: str,
+) -> tuple[NDArray[np.intp], list[Any]]:
+    """Integer codes of group ids (in order of first appearance) and the distinct ids.
+
+    ``cells`` come from :func:`read_cells`, one per effect; ``index`` and
+    ``labels`` name the effects in messages. A missing value, a missing-value
+    marker or a cell that is neither a number, text nor a boolean is refused,
+    naming ``what`` (e.g. ``"'cluster'"``), the study and the value, and ending
+    with ``need`` (e.g. ``"every effect needs a cluster"``).
+    """
+    codes = np.empty(cells.size, dtype=np.intp)
+    seen: dict[Any, int] = {}
+    for pos, cell in enumerate(cells):
+        kind = cell_kind(cell)
+        if kind in ("missing", "marker", "other"):
+            desc = {"missing": "a missing value", "marker": "a missing-value marker"}.get(
+                kind, "a value that is neither a number, text nor a boolean"
+            )
+            raise InvalidDataError(
+                f"{owner}: {what} has {desc} ({show(cell)}) at "
+                f"{study_name(int(index[pos]), labels[pos])}; {need}."
+            )
+        key = cell.item() if isinstance(cell, np.generic) else cell
+        codes[pos] = seen.setdefault(key, len(seen))
+    return codes, list(seen)
 
 
 def _is_series(obj: Any) -> bool:

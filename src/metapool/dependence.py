@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from metapool._moderators import cell_kind, read_cells, show
+from metapool._moderators import group_codes, read_cells
 from metapool._warnings import warn
 from metapool.exceptions import (
     DegenerateDataWarning,
@@ -36,17 +36,9 @@ def _ids(owner: str, name: str, values: Any, k: int) -> NDArray[np.intp]:
         raise InvalidDataError(
             f"{owner}: '{name}' has {cells.size} values; expected one per effect size ({k})."
         )
-    ids: dict[Any, int] = {}
-    out = np.empty(k, dtype=np.intp)
-    for i, cell in enumerate(cells):
-        if cell_kind(cell) not in ("number", "text", "boolean"):
-            raise InvalidDataError(
-                f"{owner}: '{name}' has an invalid or missing value ({show(cell)}) at effect "
-                f"size {i + 1}."
-            )
-        key = cell.item() if isinstance(cell, np.generic) else cell
-        out[i] = ids.setdefault(key, len(ids))
-    return out
+    need = f"every effect size needs a '{name}' value"
+    codes, _ = group_codes(owner, f"'{name}'", cells, np.arange(k), [None] * k, need)
+    return codes
 
 
 def vcalc(

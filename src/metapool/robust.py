@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from metapool._inference import t_crit, two_sided_p
-from metapool._moderators import cell_kind, read_cells, show
+from metapool._moderators import group_codes, read_cells
 from metapool._sandwich import ADJUSTMENTS, cluster_sandwich, couples_clusters
 from metapool._validation import check_choice, check_level, study_name
 from metapool._warnings import warn
@@ -316,21 +316,9 @@ def _cluster_codes(
             f"{owner}: 'cluster' must have one label per effect, length {expected}. "
             f"Got length {cells.size} instead."
         )
-    codes = np.empty(k, dtype=np.intp)
-    seen: dict[Any, int] = {}
-    for pos, cell in enumerate(cells):
-        kind = cell_kind(cell)
-        if kind in ("missing", "marker", "other"):
-            what = {
-                "missing": "a missing value",
-                "marker": "a missing-value marker",
-            }.get(kind, "a value that is neither a number, text nor a boolean")
-            raise InvalidDataError(
-                f"{owner}: 'cluster' has {what} ({show(cell)}) at "
-                f"{study_name(int(rows[pos]), labels[pos])}; every effect needs a cluster."
-            )
-        key = cell.item() if isinstance(cell, np.generic) else cell
-        codes[pos] = seen.setdefault(key, len(seen))
+    codes, seen = group_codes(
+        owner, "'cluster'", cells, rows, labels, "every effect needs a cluster"
+    )
     return codes, tuple(str(v) for v in seen)
 
 

@@ -20,9 +20,8 @@ from numpy.typing import NDArray
 from scipy import special
 
 from metapool._inference import t_crit, two_sided_p, z_crit
-from metapool._moderators import cell_kind as _cell_kind
-from metapool._moderators import moderator_design, read_cells, show
-from metapool._validation import check_choice, check_level, study_name
+from metapool._moderators import group_codes, moderator_design, read_cells
+from metapool._validation import check_choice, check_level
 from metapool._warnings import warn
 from metapool.effects._base import EffectSet
 from metapool.exceptions import (
@@ -111,21 +110,15 @@ def _level_codes(
                 f"{owner}: level {name!r} has {cells.size} values; expected one per effect "
                 f"size ({k}" + (f", or {n_given} as given" if n_given != k else "") + ")."
             )
-        ids: dict[Any, int] = {}
-        for i, cell in enumerate(cells):
-            kind = _cell_kind(cell)
-            if kind in ("missing", "marker", "other"):
-                what = {"missing": "a missing value", "marker": "a missing-value marker"}.get(
-                    kind, "a value that is neither a number, text nor a boolean"
-                )
-                raise InvalidDataError(
-                    f"{owner}: level {name!r} has {what} ({show(cell)}) at "
-                    f"{study_name(int(index[i]), labels[i])}; every effect size needs a "
-                    "group id at every level."
-                )
-            key = cell.item() if isinstance(cell, np.generic) else cell
-            ids.setdefault(key, len(ids))
-            combined[i] = (*combined[i], ids[key])
+        level_codes, _ = group_codes(
+            owner,
+            f"level {name!r}",
+            cells,
+            index,
+            labels,
+            "every effect size needs a group id at every level",
+        )
+        combined = [(*c, int(j)) for c, j in zip(combined, level_codes, strict=True)]
         texts.append([str(c.item() if isinstance(c, np.generic) else c) for c in cells])
         lookup: dict[tuple[int, ...], int] = {}
         codes.append(np.array([lookup.setdefault(c, len(lookup)) for c in combined]))
