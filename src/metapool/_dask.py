@@ -20,7 +20,7 @@ import numpy as np
 
 from metapool.batch import check_batch
 from metapool.exceptions import InvalidDataError, MissingDependencyError
-from metapool.grouped import Fitted, fit_table
+from metapool.grouped import Fitted, check_column_name, fit_table, missing_column
 from metapool.models._batched import Rows, concat_rows, fit_block
 
 __all__ = ["fit_batch_rows", "fit_grouped_rows"]
@@ -178,11 +178,8 @@ def fit_grouped_rows(
     dask = _import_dask(owner)
     columns = list(getattr(data, "columns", []))
     for role, column in (("by", by), ("yi", yi), ("vi", vi)):
-        if column not in columns:
-            raise InvalidDataError(
-                f"fit_grouped: the table has no column {column!r} (the '{role}' column); "
-                f"its columns are {columns!r:.200}."
-            )
+        if check_column_name(column, role) not in columns:
+            raise missing_column(column, role, columns)
     # every analysis in one partition (the shuffle keeps the index labels)
     shuffled = data[[by, yi, vi]].shuffle(on=by)
     delayed = dask.delayed(_partition, pure=True)

@@ -32,7 +32,15 @@ from metapool.models._batched import (
 from metapool.models._inverse_variance import CommonEffect, RandomEffects
 from metapool.results import GroupedResult, IntervalArray
 
-__all__ = ["Fitted", "GroupedResult", "assemble_grouped", "fit_grouped", "fit_table"]
+__all__ = [
+    "Fitted",
+    "GroupedResult",
+    "assemble_grouped",
+    "check_column_name",
+    "fit_grouped",
+    "fit_table",
+    "missing_column",
+]
 
 _OWNER = "fit_grouped"
 
@@ -289,19 +297,31 @@ def assemble_grouped(
     )
 
 
-def _column(data: Any, name: str, role: str) -> NDArray[Any]:
-    """Column ``name`` of ``data`` as a 1-d array (refusing a missing column by name)."""
+def check_column_name(name: object, role: str) -> str:
+    """``name`` must be a column name (str)."""
     if not isinstance(name, str):
         raise MetapoolTypeError(
             f"{_OWNER}: '{role}' must be a column name (str). Got {name!r:.60} instead."
         )
+    return name
+
+
+def missing_column(name: str, role: str, have: list[Any]) -> InvalidDataError:
+    """The error for a table without the column ``name``."""
+    return InvalidDataError(
+        f"{_OWNER}: the table has no column {name!r} (the '{role}' column); "
+        f"its columns are {have!r:.200}."
+    )
+
+
+def _column(data: Any, name: str, role: str) -> NDArray[Any]:
+    """Column ``name`` of ``data`` as a 1-d array (refusing a missing column by name)."""
+    check_column_name(name, role)
     try:
         column = data[name]
     except (KeyError, IndexError, TypeError):
-        have = list(data.keys()) if hasattr(data, "keys") else []
-        raise InvalidDataError(
-            f"{_OWNER}: the table has no column {name!r} (the '{role}' column); "
-            f"its columns are {have!r:.200}."
+        raise missing_column(
+            name, role, list(data.keys()) if hasattr(data, "keys") else []
         ) from None
     values = column.to_numpy() if hasattr(column, "to_numpy") else column
     arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
