@@ -51,6 +51,15 @@ def at_rows(
     ``yi``, ``vi``, ``X`` (shared when 2-d) and of per-analysis arrays; all when None."""
     if rows is None:
         return (yi, vi, X, *per_row)
+    flat = yi.ndim == 2 and (X is None or X.ndim == 2)
+    if flat and all(np.shape(a) == yi.shape[:1] for a in per_row):
+        # one batch axis: whole rows by take (several times faster than fancy indexing)
+        return (
+            yi.take(rows, axis=0),
+            vi.take(rows, axis=0),
+            X,
+            *(a.take(rows) for a in per_row),
+        )
     at = np.unravel_index(rows, yi.shape[:-1])
     x = X[at] if X is not None and X.ndim > 2 else X
     return (yi[at], vi[at], x, *(np.broadcast_to(a, yi.shape[:-1])[at] for a in per_row))

@@ -71,7 +71,13 @@ def out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
     if not y.size:
         return np.zeros(y.shape, dtype=bool)
     # Ordinary rows (every variance in [1/SAFE, SAFE], so s = 1, and effects
-    # spread less than sqrt(LIMIT * v_min)) pass without the medians below.
+    # spread less than sqrt(LIMIT * v_min)) pass without the medians below; when
+    # the whole batch is ordinary, four whole-array reductions show it.
+    v_lo, v_hi = v.min(), v.max()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        whole = (y.max() - y.min()) ** 2 / v_lo  # numpy scalars: inf, not OverflowError
+    if v_lo >= 1 / SAFE and v_hi <= SAFE and whole < LIMIT:
+        return np.zeros(y.shape, dtype=bool)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         spread = (y.max(axis=-1) - y.min(axis=-1)) ** 2 / v.min(axis=-1)
     plain = (v.min(axis=-1) >= 1 / SAFE) & (v.max(axis=-1) <= SAFE) & (spread < LIMIT)

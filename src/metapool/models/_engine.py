@@ -189,9 +189,9 @@ def fit_iv(
         else:
             alpha = 1.0 - level
             targets = (special.chdtri(q_df, alpha / 2), special.chdtri(q_df, 1 - alpha / 2))
-            bounds = [solve_generalized_q(y, v, X, target) for target in targets]
-            b_lo, b_hi = bounds[0].root, bounds[1].root
-            conv = np.asarray(bounds[0].converged & bounds[1].converged)
+            bounds = solve_generalized_q(y, v, X, np.array(targets))
+            b_lo, b_hi = bounds.root[0], bounds.root[1]
+            conv = np.asarray(bounds.converged.all(axis=0))
         b_lo, b_hi = np.asarray(b_lo, dtype=np.float64), np.asarray(b_hi, dtype=np.float64)
         profile_converged = np.asarray(conv, dtype=bool)
         i2_b, h2_b = heterogeneity_from_tau2(np.stack([b_lo, b_hi]), s2)

@@ -138,22 +138,7 @@ def q_profile(yi: Array, vi: Array, level: float) -> tuple[Array, Array, Array, 
     df = yi.shape[-1] - 1
     alpha = 1.0 - level
     targets = (special.chdtri(df, alpha / 2), special.chdtri(df, 1 - alpha / 2))
-    if yi.ndim == 1:  # one analysis: two scalar solves are cheaper than a batch of two
-        low, high = (solve_generalized_q(yi, vi, None, t) for t in targets)
-        return (
-            low.root,
-            high.root,
-            np.asarray(bool(low.converged) and bool(high.converged)),
-            np.asarray(int(low.iterations) + int(high.iterations)),
-        )
-    shape = (2, *yi.shape[:-1])
-    target = np.array(targets).reshape((2,) + (1,) * (yi.ndim - 1))
-    res = solve_generalized_q(
-        np.broadcast_to(yi, shape + yi.shape[-1:]),
-        np.broadcast_to(vi, shape + vi.shape[-1:]),
-        None,
-        np.broadcast_to(target, shape),
-    )
+    res = solve_generalized_q(yi, vi, None, np.array(targets))
     return (
         np.asarray(res.root[0]),
         np.asarray(res.root[1]),

@@ -48,41 +48,90 @@ def generalized_q_and_slope(
 ) -> tuple[Array, Array]:
     """``Q(τ²)`` and its derivative ``dQ/dτ² = -Σ (w r)²``."""
     w = 1.0 / (vi + np.asarray(tau2)[..., None])
+    if X is None:  # wls inlined, sharing w r between Q = Σ (w r) r and the slope
+        beta = rowsum(w * yi) / rowsum(w)
+        u = w * (yi - beta[..., None])
+        return rowsum(u * (yi - beta[..., None])), -rowsum(u * u)
     fit = wls(yi, w, X)
     u = w * fit.resid
     return fit.rss, -rowsum(u * u)
 
 
-def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: Array | float) -> RootResult:
-    """Solve ``Q(τ²) = target`` for τ² >= 0 (0 when ``Q(0) <= target``)."""
-    target = np.broadcast_to(np.asarray(target, dtype=np.float64), yi.shape[:-1])
-    q0 = generalized_q(np.zeros(yi.shape[:-1]), yi, vi, X) - target
-    upper = ols_rss(yi, X) / target * (1.0 + 1e-9) + np.finfo(float).tiny
+def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | Array) -> RootResult:
+    """Solve ``Q(τ²) = target`` for τ² >= 0 (0 when ``Q(0) <= target``).
+
+    ``target`` is a number, or a 1-d array of ``m`` numbers: then the result has
+    a leading axis of length ``m`` (one solve per target on the same data, in
+    one bracketed iteration; the Q-profile interval solves for two targets).
+    """
+    targets = np.asarray(target, dtype=np.float64)
+    if targets.ndim > 1:
+        raise ValueError("target must be a number or a 1-d array of numbers")
+    batch, k = yi.shape[:-1], yi.shape[-1]
+    if yi.ndim == 1 and targets.ndim == 1:  # one analysis: scalar solves, one per target
+        solved = [_solve_one(yi, vi, X, float(t)) for t in targets]
+        return RootResult(
+            np.stack([r.root for r in solved]),
+            np.stack([r.converged for r in solved]),
+            np.stack([r.iterations for r in solved]),
+        )
+    if yi.ndim == 1:
+        return _solve_one(yi, vi, X, float(targets))
+    m, n = targets.size, int(np.prod(batch))
+    y2, v2 = yi.reshape(n, k), vi.reshape(n, k)
+    x2 = X if X is None or X.ndim == 2 else X.reshape(n, *X.shape[-2:])
+    tgt = np.broadcast_to(targets.reshape(-1, 1), (m, n))
+    q0 = generalized_q(np.zeros(n), y2, v2, x2) - tgt
+    upper = ols_rss(y2, x2) / tgt * (1.0 + 1e-9) + np.finfo(float).tiny
     interior = q0 > 0
-    lo = np.zeros(yi.shape[:-1])
+    lo = np.zeros((m, n))
     hi = np.where(interior, upper, 0.0)
     # Q(τ²) < RSS_OLS/τ² (every weight is below 1/τ²), so Q(upper) < target: the
     # sign at the upper end is known without evaluating it
-    f_hi = np.full(yi.shape[:-1], -1.0)
+    f_hi = np.full((m, n), -1.0)
     f_lo = np.where(interior, q0, 0.0)
-    xtol = XTOL_FACTOR * vi.min(axis=-1)
+    xtol = np.broadcast_to(XTOL_FACTOR * v2.min(axis=-1), (m, n))
+    flat_target = tgt.reshape(-1)
 
     def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
-        y, v, x, tgt = at_rows(rows, yi, vi, X, target)
+        # element r of the (m, n) solve is target r // n on analysis r % n
+        assert rows is not None  # a batch: bracketed_root names the active rows
+        y, v, x = at_rows(rows % n if m > 1 else rows, y2, v2, x2)
         q, slope = generalized_q_and_slope(t, y, v, x)
-        return q - tgt, slope
+        return q - flat_target[rows], slope
 
     # Start where Q would meet the target if every study had the typical variance
     # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
     # needs about two steps fewer from there than from the middle of the bracket.
-    start = None
-    if yi.ndim > 1:  # (a single root is found by the scalar solver, from the middle)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = (yi.shape[-1] - n_params(X)) / trace_p(1.0 / vi, X)
-            start = s2 * ((q0 + target) / target - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = (k - n_params(X)) / trace_p(1.0 / v2, x2)
+        start = s2 * ((q0 + tgt) / tgt - 1.0)
     res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol, start=start)
     root = np.where(interior, res.root, 0.0)
-    return RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
+    out = RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
+    shape = (m, *batch) if targets.ndim else batch
+    return RootResult(*(np.asarray(a).reshape(shape) for a in out))
+
+
+def _solve_one(yi: Array, vi: Array, X: Array | None, target: float) -> RootResult:
+    """:func:`solve_generalized_q` for one analysis and one target (scalar Newton)."""
+    q0 = float(generalized_q(np.zeros(()), yi, vi, X)) - target
+    if not q0 > 0:
+        return RootResult(np.asarray(0.0), np.asarray(True), np.asarray(0))
+    upper = float(ols_rss(yi, X)) / target * (1.0 + 1e-9) + np.finfo(float).tiny
+
+    def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
+        q, slope = generalized_q_and_slope(t, yi, vi, X)
+        return q - target, slope
+
+    return bracketed_root(
+        fdf,
+        np.asarray(0.0),
+        np.asarray(upper),
+        np.asarray(q0),
+        np.asarray(-1.0),
+        xtol=XTOL_FACTOR * float(vi.min()),
+    )
 
 
 @register("Paule-Mandel")
