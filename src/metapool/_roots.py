@@ -86,12 +86,20 @@ def bracketed_root(
     ``f_lo`` and ``f_hi`` must have opposite signs (or one of them be 0).
     Elements stop when a step is smaller than ``xtol + rtol * |x|``, when the
     bracket is that narrow, or when ``f`` is exactly 0. The iteration starts at
-    ``start`` (batches; clipped into the bracket), by default at the midpoint.
+    ``start`` where it lies strictly inside the bracket, otherwise at the midpoint.
     """
     lo = np.asarray(lo, dtype=np.float64)
     if lo.shape == ():
         return _scalar_root(
-            fdf, lo, hi, f_lo, f_hi, xtol=float(np.asarray(xtol)), rtol=rtol, maxiter=maxiter
+            fdf,
+            lo,
+            hi,
+            f_lo,
+            f_hi,
+            xtol=float(np.asarray(xtol)),
+            rtol=rtol,
+            maxiter=maxiter,
+            start=None if start is None else float(np.asarray(start)),
         )
     shape = lo.shape
     lo = lo.reshape(-1)
@@ -166,6 +174,7 @@ def _scalar_root(
     xtol: float,
     rtol: float,
     maxiter: int,
+    start: float | None = None,
 ) -> RootResult:
     """The same algorithm on Python floats, for one analysis."""
     lo, hi, f_lo, f_hi = (
@@ -184,6 +193,8 @@ def _scalar_root(
         return result(hi, True, 0)
     neg, pos = (lo, hi) if f_lo < 0 else (hi, lo)
     x = 0.5 * (lo + hi)
+    if start is not None and min(lo, hi) < start < max(lo, hi):
+        x = start
     step_old = step = abs(hi - lo)
     f_arr, df_arr = fdf(np.asarray(x), None)
     f, df = float(f_arr), float(df_arr)

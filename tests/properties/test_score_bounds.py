@@ -41,3 +41,29 @@ def test_bounds_close_on_the_score_at_zero_as_the_cell_shrinks(k, seed, reml):
         gaps.append(float(s_hi - s_lo))
     scale = (1.0 / vi).sum() + (yi**2 / vi**2).sum()
     assert gaps[2] < gaps[0] and gaps[2] <= 1e-4 * scale
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    k=st.integers(2, 40),
+    seed=st.integers(0, 2**32 - 1),
+    moderators=st.integers(0, 2),
+    reml=st.booleans(),
+    beyond=st.floats(1.0, 1e6),
+)
+def test_both_scores_are_negative_beyond_the_upper_bound(k, seed, moderators, reml, beyond):
+    """The grid's upper end U = max(v_max, 2 RSS_OLS/(k - p)): the score is < 0 for
+    every τ² > U, so no maximum lies beyond it (docs/methods.rst has the proof)."""
+    from metapool.tau2._likelihood import score_negative_beyond
+
+    p = 1 + moderators
+    if k <= p:
+        k = p + 1
+    rng = np.random.default_rng(seed)
+    vi = 10.0 ** rng.uniform(-3, 2, k)
+    # outlying effects and large heterogeneity make RSS_OLS, not v_max, the binding term
+    yi = rng.standard_t(2, k) * np.sqrt(vi + rng.choice([0.0, 0.1, 10.0, 1e3]))
+    X = None if p == 1 else np.column_stack([np.ones(k), rng.normal(size=(k, p - 1))])
+    u = float(score_negative_beyond(yi, vi, X))
+    t = u * (1 + 1e-9) * beyond
+    assert float(score(np.asarray(t), yi, vi, X, reml=reml)) < 0

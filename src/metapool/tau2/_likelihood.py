@@ -1,8 +1,8 @@
 """Likelihood-based estimators of τ²: ML and REML, found at their global maximum.
 
 The (restricted) log-likelihood of τ² is smooth on ``[0, ∞)`` and its score is
-negative for every ``τ² >= U = max(2 k v_max, 2 RSS_OLS)`` (a bound shown in
-``docs/methods``), so the maximiser lies in ``[0, U]``. The search evaluates the
+negative for every ``τ² > U = max(v_max, 2 RSS_OLS / (k - p))`` (a bound
+shown in ``docs/methods``), so the maximiser lies in ``[0, U]``. The search evaluates the
 log-likelihood and its score on a grid (0 and a geometric grid up to U, about
 ten points per decade), keeps every local maximum the grid reveals (a score
 sign change from + to -, or the boundary 0 when the score there is <= 0),
@@ -34,7 +34,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._kernels import ols_rss, rowsum, trace_p, wls
+from metapool._kernels import n_params, ols_rss, rowsum, trace_p, wls
 from metapool._roots import at_rows, bracketed_root
 from metapool._validation import check_positive_int
 from metapool.exceptions import InvalidParameterError
@@ -124,18 +124,23 @@ def _score_terms(
     The information is ``½ tr(PP)`` for REML and ``½ Σw²`` for ML.
     """
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
-    fit = wls(yi, w, X)
-    u = w * fit.resid
-    uu = rowsum(u * u)
-    sw = rowsum(w)
-    sw2 = rowsum(w * w)
-    if X is None:
-        cov = fit.cov[..., 0, 0]
-        upu = rowsum(w * u * u) - rowsum(w * u) ** 2 * cov
+    if X is None:  # the intercept-only model with plain sums, each computed once
+        sw = rowsum(w)
+        cov = 1.0 / sw
+        u = w * (yi - (rowsum(w * yi) / sw)[..., None])
+        w2, wu = w * w, w * u
+        uu = rowsum(u * u)
+        sw2 = rowsum(w2)
+        upu = rowsum(wu * u) - rowsum(wu) ** 2 * cov
         c_a2 = sw2 * cov
         tr_p = sw - c_a2
-        tr_pp = sw2 - 2.0 * rowsum(w**3) * cov + c_a2 * c_a2
+        tr_pp = sw2 - 2.0 * rowsum(w2 * w) * cov + c_a2 * c_a2
     else:
+        fit = wls(yi, w, X)
+        u = w * fit.resid
+        uu = rowsum(u * u)
+        sw = rowsum(w)
+        sw2 = rowsum(w * w)
         cov = fit.cov
         xwu = np.einsum("...k,...kp->...p", w * u, X)
         upu = rowsum(w * u * u) - np.einsum("...p,...pq,...q->...", xwu, cov, xwu)
@@ -150,6 +155,19 @@ def _score_terms(
         return np.asarray(0.5 * (uu - tr_p)), np.asarray(info - upu), np.asarray(info)
     info = 0.5 * sw2
     return np.asarray(0.5 * (uu - sw)), np.asarray(info - upu), np.asarray(info)
+
+
+def score_negative_beyond(yi: Array, vi: Array, X: Array | None = None) -> Array:
+    """``U = max(v_max, 2 RSS_OLS / (k - p))``: both scores (ML and REML) are
+    negative for every ``τ² > U``, so the maximiser lies in ``[0, U]``.
+
+    For ``τ² >= v_max`` every weight lies in ``[1/(2τ²), 1/τ²)``, so
+    ``Σ w² r² <= max w · Q(τ²) <= RSS_OLS/τ⁴`` while ``tr P = Σ w (1 - h) >=
+    (k - p) min w >= (k - p)/(2τ²)`` and ``Σ w >= k/(2τ²)``; the score is then
+    negative once ``τ² > 2 RSS_OLS/(k - p)`` (``docs/methods.rst`` has the proof).
+    """
+    k, p = yi.shape[-1], n_params(X)
+    return np.asarray(np.maximum(vi.max(axis=-1), 2.0 * ols_rss(yi, X) / max(k - p, 1)))
 
 
 #: Elements of a ``(rows, grid, k)`` array the grid search holds at a time (32 MB
@@ -218,7 +236,7 @@ def _maximise_block(
     yi: Array, vi: Array, X: Array | None, reml: bool
 ) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
     k = yi.shape[-1]
-    upper = np.maximum(2.0 * k * vi.max(axis=-1), 2.0 * ols_rss(yi, X)) * (1 + 1e-9)
+    upper = score_negative_beyond(yi, vi, X) * (1 + 1e-9)
     lower = 1e-6 * vi.min(axis=-1)
     if X is None and (yi.ndim > 1 or k >= 64):
         # where the score provably keeps its sign on [0, 0.01 v_min], the grid starts
@@ -272,6 +290,10 @@ def _maximise_block(
         y, v, x = at_rows(rows, yi, vi, X)
         return score_and_slope(t, y, v, x, reml=reml)
 
+    # start where the grid's scores, joined by a line, cross 0 (regula falsi): the
+    # cell is a tenth of a decade wide, so Newton starts close to the root
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = lo + (hi - lo) * (f_lo / (f_lo - f_hi))
     res = bracketed_root(
         fdf,
         lo,
@@ -279,6 +301,7 @@ def _maximise_block(
         f_lo,
         f_hi,
         xtol=XTOL_FACTOR * vi.min(axis=-1),
+        start=start,
     )
     tau2 = np.where(interior, res.root, 0.0)
     iterations = np.where(interior, res.iterations, 0).astype(np.int64)

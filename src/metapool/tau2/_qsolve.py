@@ -68,15 +68,22 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
     if targets.ndim > 1:
         raise ValueError("target must be a number or a 1-d array of numbers")
     batch, k = yi.shape[:-1], yi.shape[-1]
-    if yi.ndim == 1 and targets.ndim == 1:  # one analysis: scalar solves, one per target
-        solved = [_solve_one(yi, vi, X, float(t)) for t in targets]
+    if yi.ndim == 1:  # one analysis: scalar solves, one per target, sharing Q(0)
+        q_at0 = float(generalized_q(np.zeros(()), yi, vi, X))
+        rss = float(ols_rss(yi, X))
+        with np.errstate(divide="ignore", invalid="ignore"):  # as in the batch solve
+            s2 = float((k - n_params(X)) / trace_p(1.0 / vi, X))
+        solved = [
+            _solve_one(yi, vi, X, float(t), q_at0=q_at0, rss=rss, s2=s2)
+            for t in targets.reshape(-1)
+        ]
+        if not targets.ndim:
+            return solved[0]
         return RootResult(
             np.stack([r.root for r in solved]),
             np.stack([r.converged for r in solved]),
             np.stack([r.iterations for r in solved]),
         )
-    if yi.ndim == 1:
-        return _solve_one(yi, vi, X, float(targets))
     m, n = targets.size, int(np.prod(batch))
     y2, v2 = yi.reshape(n, k), vi.reshape(n, k)
     x2 = X if X is None or X.ndim == 2 else X.reshape(n, *X.shape[-2:])
@@ -89,7 +96,8 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
     # Q(τ²) < RSS_OLS/τ² (every weight is below 1/τ²), so Q(upper) < target: the
     # sign at the upper end is known without evaluating it
     f_hi = np.full((m, n), -1.0)
-    f_lo = np.where(interior, q0, 0.0)
+    with np.errstate(divide="ignore"):
+        f_lo = np.where(interior, 1.0 / tgt - 1.0 / (q0 + tgt), 0.0)
     xtol = np.broadcast_to(XTOL_FACTOR * v2.min(axis=-1), (m, n))
     flat_target = tgt.reshape(-1)
 
@@ -97,8 +105,7 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
         # element r of the (m, n) solve is target r // n on analysis r % n
         assert rows is not None  # a batch: bracketed_root names the active rows
         y, v, x = at_rows(rows % n if m > 1 else rows, y2, v2, x2)
-        q, slope = generalized_q_and_slope(t, y, v, x)
-        return q - flat_target[rows], slope
+        return _reciprocal(t, y, v, x, flat_target[rows])
 
     # Start where Q would meet the target if every study had the typical variance
     # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
@@ -113,24 +120,38 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
     return RootResult(*(np.asarray(a).reshape(shape) for a in out))
 
 
-def _solve_one(yi: Array, vi: Array, X: Array | None, target: float) -> RootResult:
-    """:func:`solve_generalized_q` for one analysis and one target (scalar Newton)."""
-    q0 = float(generalized_q(np.zeros(()), yi, vi, X)) - target
+def _reciprocal(
+    t: Array, yi: Array, vi: Array, X: Array | None, target: Array | float
+) -> tuple[Array, Array]:
+    """``1/target - 1/Q(τ²)`` and its slope ``Q'/Q²``: the equation the solvers
+    iterate on. It has the root and the sign pattern of ``Q - target`` but is
+    nearly linear in τ² (exactly so when all variances are equal, where
+    ``1/Q(τ²) = (s² + τ²)/(Q(0) s²)``), so Newton's method needs fewer steps."""
+    q, slope = generalized_q_and_slope(t, yi, vi, X)
+    return 1.0 / target - 1.0 / q, slope / (q * q)
+
+
+def _solve_one(
+    yi: Array, vi: Array, X: Array | None, target: float, *, q_at0: float, rss: float, s2: float
+) -> RootResult:
+    """:func:`solve_generalized_q` for one analysis and one target (scalar Newton),
+    given ``Q(0)``, ``RSS_OLS`` and the typical variance ``s²``."""
+    q0 = q_at0 - target
     if not q0 > 0:
         return RootResult(np.asarray(0.0), np.asarray(True), np.asarray(0))
-    upper = float(ols_rss(yi, X)) / target * (1.0 + 1e-9) + np.finfo(float).tiny
+    upper = rss / target * (1.0 + 1e-9) + np.finfo(float).tiny
 
     def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
-        q, slope = generalized_q_and_slope(t, yi, vi, X)
-        return q - target, slope
+        return _reciprocal(t, yi, vi, X, target)
 
     return bracketed_root(
         fdf,
         np.asarray(0.0),
         np.asarray(upper),
-        np.asarray(q0),
+        np.asarray(1.0 / target - 1.0 / (q0 + target)),
         np.asarray(-1.0),
         xtol=XTOL_FACTOR * float(vi.min()),
+        start=np.asarray(s2 * ((q0 + target) / target - 1.0)),
     )
 
 
