@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import metapool as mp
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 
+dask = pytest.importorskip("dask", reason="the dask extra is part of the test extra")
 da = pytest.importorskip("dask.array", reason="the dask extra is part of the test extra")
 dd = pytest.importorskip("dask.dataframe", reason="the dask extra is part of the test extra")
 pd = pytest.importorskip("pandas")
@@ -96,6 +97,82 @@ def test_dask_warnings_are_issued_once_by_the_caller():
     assert sum(issubclass(w.category, mp.exceptions.DegenerateDataWarning) for w in record) == 1
 
 
+# ------------------------------------------------------------------- compute=False
+@pytest.mark.parametrize("tau2", mp.tau2.available())
+def test_lazy_fields_and_compute_equal_the_in_memory_fit(tau2):
+    yi, vi = _rows(600, 5, seed=11)
+    model = mp.RandomEffects(tau2=tau2, ci="hksj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # REML-FS may warn; both paths flag the same rows
+        ref = model.fit_batch(yi, vi)
+        lazy = model.fit_batch(
+            da.from_array(yi, chunks=(170, 5)), da.from_array(vi, chunks=(170, 5)), compute=False
+        )
+        assert isinstance(lazy, mp.LazyBatchResult) and lazy.shape == (600,)
+        assert "not computed" in repr(lazy) and "blocks=4" in repr(lazy)
+        for name in ("method", "k", "level", "tau2_method", "ci_method", "df", "q_df", "intervals"):
+            assert getattr(lazy, name) == getattr(ref, name), name
+        # the fields, computed together on the scheduler (one task per block shared)
+        names = [*FIELDS, "ci", "pi", "tau2_ci", "i2_ci", "h2_ci"]
+        arrays = [getattr(lazy, f) for f in FIELDS]
+        arrays += [
+            getattr(getattr(lazy, f), end) for f in names[len(FIELDS) :] for end in ("low", "high")
+        ]
+        got = dask.compute(*arrays)
+        expected = [getattr(ref, f) for f in FIELDS]
+        expected += [
+            getattr(getattr(ref, f), end) for f in names[len(FIELDS) :] for end in ("low", "high")
+        ]
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+        assert lazy.compute().to_dict() == ref.to_dict()
+
+
+def test_lazy_results_reduce_on_the_scheduler_and_warn_only_when_gathered():
+    yi, vi = _rows(400, 3, seed=12)
+    yi[:100] = 0.5  # Q = 0: HKSJ is degenerate in these rows
+    model = mp.RandomEffects(ci="hksj")
+    lazy = model.fit_batch(
+        da.from_array(yi, chunks=100), da.from_array(vi, chunks=100), compute=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a reduction issues no warning
+        mean, covered = dask.compute(lazy.estimate.mean(), (lazy.ci.low <= 0.2).sum())
+    ref = _quiet_fit(model, yi, vi)
+    assert mean == pytest.approx(ref.estimate.mean(), rel=1e-12)
+    assert covered == int((ref.ci.low <= 0.2).sum())
+    with pytest.warns(mp.exceptions.DegenerateDataWarning, match="in 100 row"):
+        lazy.compute()
+
+
+def test_compute_false_is_refused_where_it_means_nothing():
+    yi, vi = _rows(10, 4, seed=13)
+    with pytest.raises(mp.exceptions.InvalidParameterError, match=r"compute=False.*Dask arrays"):
+        mp.RandomEffects().fit_batch(yi, vi, compute=False)
+    with pytest.raises(MetapoolTypeError, match="'compute' parameter"):
+        mp.CommonEffect().fit_batch(da.from_array(yi), da.from_array(vi), compute="no")
+    with pytest.raises(mp.exceptions.InvalidParameterError, match="progress=True"):
+        mp.RandomEffects().fit_batch(
+            da.from_array(yi), da.from_array(vi), compute=False, progress=True
+        )
+    with pytest.raises(InvalidDataError, match="k >= 2"):
+        mp.RandomEffects().fit_batch(
+            da.from_array(yi[:, :1]), da.from_array(vi[:, :1]), compute=False
+        )
+    vi[7, 1] = 0.0  # bad input is named when the lazy result is computed
+    lazy = mp.CommonEffect().fit_batch(
+        da.from_array(yi, chunks=4), da.from_array(vi, chunks=4), compute=False
+    )
+    with pytest.raises(InvalidDataError, match=r"element \(7, 1\)"):
+        lazy.compute()
+
+
+def _quiet_fit(model, yi, vi):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit_batch(yi, vi)
+
+
 @pytest.mark.parametrize("npartitions", [1, 3, 7])
 def test_dask_dataframe_equals_in_memory_fit_grouped(npartitions):
     table = _table(120, seed=5)
@@ -132,6 +209,13 @@ def test_local_cluster_with_two_workers_gives_the_same_results():
             da.from_array(yi, chunks=(500, 10)), da.from_array(vi, chunks=(500, 10)), progress=True
         )
         grouped = mp.fit_grouped(dd.from_pandas(table, npartitions=4), by="analysis", model=model)
+        lazy = model.fit_batch(
+            da.from_array(yi, chunks=(500, 10)), da.from_array(vi, chunks=(500, 10)), compute=False
+        )
+        # a simulation study's summaries, reduced on the workers
+        tau2_sum, n_converged = dask.compute(lazy.tau2.sum(), lazy.converged.sum())
+    assert tau2_sum == pytest.approx(ref_batch.tau2.sum(), rel=1e-12)
+    assert n_converged == 3000
     _same(got, ref_batch)
     assert grouped.keys == ref_grouped.keys
     assert np.array_equal(grouped.tau2, ref_grouped.tau2)

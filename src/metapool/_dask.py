@@ -13,6 +13,7 @@ process, and the result is identical.
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +22,10 @@ import numpy as np
 from metapool.batch import check_batch
 from metapool.exceptions import InvalidDataError, MissingDependencyError
 from metapool.grouped import Fitted, check_column_name, fit_table, missing_column
-from metapool.models._batched import Rows, concat_rows, fit_block
+from metapool.models._batched import ROW_DTYPES, Rows, assemble_batch, concat_rows, fit_block
+from metapool.results import BatchResult, IntervalArray, LazyBatchResult
 
-__all__ = ["fit_batch_rows", "fit_grouped_rows"]
+__all__ = ["fit_batch_rows", "fit_grouped_rows", "lazy_batch"]
 
 
 def _import_dask(owner: str) -> Any:
@@ -78,17 +80,17 @@ def _block(
     return fit_block(model, y2, v2, intervals=intervals, chunk_size=chunk_size, owner=owner)
 
 
-def fit_batch_rows(
+def _batch_tasks(
     model: Any,
     yi: Any,
     vi: Any,
     *,
     intervals: bool,
     chunk_size: int | None,
-    progress: bool,
     owner: str,
-) -> tuple[Rows, str | None, int]:
-    """Fit Dask arrays ``(n, k)`` (or ``(k,)``) block by block; the per-row arrays."""
+) -> tuple[Any, list[Any], tuple[int, ...], int, tuple[int, ...]]:
+    """One delayed fit per block of rows of the Dask arrays ``(n, k)`` (or ``(k,)``):
+    ``(dask, tasks, batch shape, k, rows per block)``."""
     dask = _import_dask(owner)
     import dask.array as da
 
@@ -104,13 +106,14 @@ def fit_batch_rows(
             f"{owner}: the Dask arrays have unknown chunk sizes; call "
             "compute_chunk_sizes() on them first."
         )
-    shape = y.shape[:-1]
+    shape = tuple(int(d) for d in y.shape[:-1])
     k = int(y.shape[-1])
     if y.ndim == 1:
         y, v = y[None, :], v[None, :]
     y = y.rechunk({1: -1})  # every analysis whole in one block
     v = v.rechunk(y.chunks)
-    offsets = np.concatenate([[0], np.cumsum(y.chunks[0])[:-1]]).astype(int)
+    sizes = tuple(int(c) for c in y.chunks[0])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
     delayed = dask.delayed(_block, pure=True)
     tasks = [
         delayed(
@@ -125,10 +128,96 @@ def fit_batch_rows(
         )
         for yb, vb, off in zip(y.to_delayed().ravel(), v.to_delayed().ravel(), offsets, strict=True)
     ]
-    results = _compute(dask, tasks, progress=progress, owner=owner)
+    return dask, tasks, shape, k, sizes
+
+
+def _gathered(
+    results: list[tuple[Rows, str | None]], shape: tuple[int, ...]
+) -> tuple[Rows, str | None]:
     method = next((m for _, m in results if m is not None), None)
     rows = concat_rows([r for r, _ in results])
-    return {key: a.reshape(shape) for key, a in rows.items()}, method, k
+    return {key: a.reshape(shape) for key, a in rows.items()}, method
+
+
+def fit_batch_rows(
+    model: Any,
+    yi: Any,
+    vi: Any,
+    *,
+    intervals: bool,
+    chunk_size: int | None,
+    progress: bool,
+    owner: str,
+) -> tuple[Rows, str | None, int]:
+    """Fit Dask arrays ``(n, k)`` (or ``(k,)``) block by block; the per-row arrays."""
+    dask, tasks, shape, k, _ = _batch_tasks(
+        model, yi, vi, intervals=intervals, chunk_size=chunk_size, owner=owner
+    )
+    rows, method = _gathered(_compute(dask, tasks, progress=progress, owner=owner), shape)
+    return rows, method, k
+
+
+def lazy_batch(
+    model: Any,
+    yi: Any,
+    vi: Any,
+    *,
+    intervals: bool,
+    chunk_size: int | None,
+    owner: str,
+) -> LazyBatchResult:
+    """``fit_batch(..., compute=False)``: the fields as Dask arrays over the block tasks."""
+    dask, tasks, shape, k, sizes = _batch_tasks(
+        model, yi, vi, intervals=intervals, chunk_size=chunk_size, owner=owner
+    )
+    import dask.array as da
+
+    if k < 2:  # as check_batch, before anything is deferred
+        raise InvalidDataError(f"{owner}: needs k >= 2 studies per analysis; got k = {k}.")
+    take = dask.delayed(operator.getitem, pure=True)
+    row_sets = [take(task, 0) for task in tasks]
+
+    def field(key: str) -> Any:
+        blocks = [
+            da.from_delayed(take(rows, key), shape=(size,), dtype=ROW_DTYPES[key])
+            for rows, size in zip(row_sets, sizes, strict=True)
+        ]
+        return da.concatenate(blocks).reshape(shape)
+
+    f = {key: field(key) for key in ROW_DTYPES}
+
+    def finish() -> BatchResult:
+        rows, method = _gathered(list(dask.compute(*tasks)), shape)
+        return assemble_batch(model, rows, method, k=k, intervals=intervals, owner=owner)
+
+    random = bool(model.random_effects)
+    return LazyBatchResult(
+        method="Random-effects model" if random else "Common-effect model",
+        k=k,
+        level=model.level,
+        tau2_method=str(model.tau2.name) if random else None,
+        ci_method=model.ci,
+        intervals=intervals,
+        estimate=f["estimate"],
+        se=f["se"],
+        statistic=f["statistic"],
+        pvalue=f["pvalue"],
+        df=None if model.ci == "z" else float(k - 1),
+        ci=IntervalArray(f["ci_low"], f["ci_high"]),
+        pi=IntervalArray(f["pi_low"], f["pi_high"]),
+        tau2=f["tau2"],
+        tau2_ci=IntervalArray(f["tau2_ci_low"], f["tau2_ci_high"]),
+        i2=f["i2"],
+        i2_ci=IntervalArray(f["i2_ci_low"], f["i2_ci_high"]),
+        h2=f["h2"],
+        h2_ci=IntervalArray(f["h2_ci_low"], f["h2_ci_high"]),
+        q=f["q"],
+        q_df=k - 1,
+        q_pvalue=f["q_pvalue"],
+        converged=f["tau2_converged"] & f["profile_converged"],
+        iterations=f["iterations"],
+        finish=finish,
+    )
 
 
 def _partition(

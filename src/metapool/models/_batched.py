@@ -29,12 +29,13 @@ from metapool.exceptions import (
     MetapoolTypeError,
 )
 from metapool.models._engine import fit_iv
-from metapool.results import IntervalArray
+from metapool.results import IntervalArray, LazyBatchResult
 from metapool.tau2 import Fixed
 
 __all__ = [
     "HKSJ_DEGENERATE",
     "MEMORY_BUDGET",
+    "ROW_DTYPES",
     "Rows",
     "default_chunk_size",
     "fit_batch",
@@ -191,6 +192,42 @@ def fit_rows(
     return {name: np.asarray(a).reshape(n) for name, a in rows.items()}, method
 
 
+#: The per-row arrays :func:`fit_rows` returns and their dtypes (the lazy Dask path
+#: declares them before anything is computed).
+ROW_DTYPES: dict[str, type] = {
+    **dict.fromkeys(
+        (
+            "estimate",
+            "se",
+            "statistic",
+            "pvalue",
+            "df",
+            "ci_low",
+            "ci_high",
+            "pi_low",
+            "pi_high",
+            "tau2",
+            "tau2_ci_low",
+            "tau2_ci_high",
+            "i2",
+            "i2_ci_low",
+            "i2_ci_high",
+            "h2",
+            "h2_ci_low",
+            "h2_ci_high",
+            "q",
+        ),
+        np.float64,
+    ),
+    "q_df": np.int64,
+    "q_pvalue": np.float64,
+    "tau2_converged": np.bool_,
+    "profile_converged": np.bool_,
+    "iterations": np.int64,
+    "hksj_zero": np.bool_,
+}
+
+
 def concat_rows(parts: list[Rows]) -> Rows:
     """The per-row arrays of consecutive blocks, end to end."""
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
@@ -204,18 +241,40 @@ def fit_batch(
     intervals: bool,
     chunk_size: int | None,
     progress: bool = False,
-) -> BatchResult:
+    compute: bool = True,
+) -> BatchResult | LazyBatchResult:
     """``model.fit_batch``: check, fit the rows chunk by chunk, warn once, assemble.
 
     Dask arrays are fitted block by block on the current Dask scheduler
-    (:mod:`metapool._dask`); the result is the same.
+    (:mod:`metapool._dask`); the result is the same. With ``compute=False`` (Dask
+    input only) the result stays on the scheduler, as a :class:`LazyBatchResult`.
     """
     name = type(model).__name__
     owner = f"{name}.fit_batch"
     intervals = check_intervals(owner, intervals)
     size = check_chunk_size(owner, chunk_size)
     progress = check_progress(owner, progress)
-    if is_dask_collection(yi) or is_dask_collection(vi):
+    if not isinstance(compute, (bool, np.bool_)):
+        raise MetapoolTypeError(
+            f"The 'compute' parameter of {owner} must be True or False. "
+            f"Got {compute!r:.60} instead."
+        )
+    dask_input = is_dask_collection(yi) or is_dask_collection(vi)
+    if not compute:
+        if not dask_input:
+            raise InvalidParameterError(
+                f"{owner}: compute=False keeps a Dask batch on its scheduler and needs "
+                "Dask arrays for 'yi' and 'vi'; numpy input is always computed."
+            )
+        if progress:
+            raise InvalidParameterError(
+                f"{owner}: progress=True shows the computation, which compute=False "
+                "defers; use dask.diagnostics.ProgressBar or the dashboard when computing."
+            )
+        from metapool._dask import lazy_batch
+
+        return lazy_batch(model, yi, vi, intervals=intervals, chunk_size=size, owner=owner)
+    if dask_input:
         from metapool._dask import fit_batch_rows
 
         r, method, k = fit_batch_rows(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 
 import attrs
 import numpy as np
@@ -30,7 +30,7 @@ from metapool.models._inference import (
     CI_METHODS,
     PI_METHODS,
 )
-from metapool.results import NOT_ESTIMABLE, Interval, MetaResult
+from metapool.results import NOT_ESTIMABLE, Interval, LazyBatchResult, MetaResult
 from metapool.tau2 import Fixed, Tau2Estimator, Tau2Fit
 from metapool.tau2 import get as get_tau2
 
@@ -135,6 +135,7 @@ class CommonEffect:
         effects = check_effects("CommonEffect", effects)
         return _fit(self, effects, tau2_fit=None, ci=self.ci, prediction="metafor", i2="q")
 
+    @overload
     def fit_batch(
         self,
         yi: Any,
@@ -143,12 +144,36 @@ class CommonEffect:
         intervals: bool = True,
         chunk_size: int | None = None,
         progress: bool = False,
-    ) -> BatchResult:
+        compute: Literal[True] = True,
+    ) -> BatchResult: ...
+
+    @overload
+    def fit_batch(
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
+        compute: Literal[False],
+    ) -> LazyBatchResult: ...
+
+    def fit_batch(
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
+        compute: bool = True,
+    ) -> BatchResult | LazyBatchResult:
         """Pool many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``.
 
         Returns a :class:`~metapool.batch.BatchResult` whose arrays have shape
         ``(...)``; each row equals :meth:`fit` on that row. ``intervals``,
-        ``chunk_size`` and ``progress`` mean what they mean for
+        ``chunk_size``, ``progress`` and ``compute`` mean what they mean for
         :meth:`RandomEffects.fit_batch` (a common-effect model has no τ² interval
         to skip); Dask arrays are accepted as there.
 
@@ -161,7 +186,13 @@ class CommonEffect:
         [0.2, 0.2]
         """
         return _batched_fit_batch(
-            self, yi, vi, intervals=intervals, chunk_size=chunk_size, progress=progress
+            self,
+            yi,
+            vi,
+            intervals=intervals,
+            chunk_size=chunk_size,
+            progress=progress,
+            compute=compute,
         )
 
     def fit_each_left_out(self, effects: EffectSet) -> list[tuple[MetaResult, bool]]:
@@ -274,6 +305,7 @@ class RandomEffects:
             i2=check_choice(owner, "i2", i2 or conv.i2, ("tau2", "q")),
         )
 
+    @overload
     def fit_batch(
         self,
         yi: Any,
@@ -282,7 +314,31 @@ class RandomEffects:
         intervals: bool = True,
         chunk_size: int | None = None,
         progress: bool = False,
-    ) -> BatchResult:
+        compute: Literal[True] = True,
+    ) -> BatchResult: ...
+
+    @overload
+    def fit_batch(
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
+        compute: Literal[False],
+    ) -> LazyBatchResult: ...
+
+    def fit_batch(
+        self,
+        yi: Any,
+        vi: Any,
+        *,
+        intervals: bool = True,
+        chunk_size: int | None = None,
+        progress: bool = False,
+        compute: bool = True,
+    ) -> BatchResult | LazyBatchResult:
         """Fit many meta-analyses at once: ``yi``, ``vi`` of shape ``(..., k)``, k >= 2.
 
         Everything is computed along the last axis without a Python loop (τ², the
@@ -306,6 +362,10 @@ class RandomEffects:
             estimated from k.
         progress : bool, default False
             Show a progress bar (tqdm: ``pip install "metapool[progress]"``).
+        compute : bool, default True
+            Dask input only: False returns a :class:`~metapool.LazyBatchResult`
+            whose fields are Dask arrays still on the scheduler, for reducing
+            results that need not (or cannot) be gathered into one process.
 
         Notes
         -----
@@ -313,7 +373,8 @@ class RandomEffects:
         Dask is imported only then), chunked along the analyses: each block is
         fitted as a task on the current Dask scheduler (a ``dask.distributed``
         client when one is active) and the per-analysis results are gathered
-        into the same :class:`~metapool.batch.BatchResult` as for numpy input.
+        into the same :class:`~metapool.batch.BatchResult` as for numpy input
+        (or, with ``compute=False``, left distributed).
 
         Examples
         --------
@@ -326,7 +387,13 @@ class RandomEffects:
         ((1000,), True)
         """
         return _batched_fit_batch(
-            self, yi, vi, intervals=intervals, chunk_size=chunk_size, progress=progress
+            self,
+            yi,
+            vi,
+            intervals=intervals,
+            chunk_size=chunk_size,
+            progress=progress,
+            compute=compute,
         )
 
     def fit(self, effects: EffectSet) -> MetaResult:

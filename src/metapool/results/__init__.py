@@ -18,6 +18,7 @@ from metapool.results._glmm import GLMMResult
 from metapool.results._glmm_regression import GLMMRegressionResult
 from metapool.results._grouped import GroupedResult
 from metapool.results._intervals import NOT_ESTIMABLE, Interval, IntervalArray
+from metapool.results._lazy_batch import LazyBatchResult
 from metapool.results._multilevel import MultilevelBatchResult, MultilevelResult
 from metapool.results._pooled import BackTransformed, MetaResult
 from metapool.results._publication_bias import (
@@ -46,6 +47,7 @@ __all__ = [
     "InfluenceResult",
     "Interval",
     "IntervalArray",
+    "LazyBatchResult",
     "LeaveOneOutResult",
     "MetaRegressionResult",
     "MetaResult",
