@@ -185,11 +185,11 @@ def fit_iv(
     profile_converged = np.ones(shape, dtype=bool)
     if profile and q_df >= 1 and yi.size:
         if X is None:
-            b_lo, b_hi, conv, _ = q_profile(y, v, level)
+            b_lo, b_hi, conv, _ = q_profile(y, v, level, q_zero=q, typical=s2)
         else:
             alpha = 1.0 - level
             targets = (special.chdtri(q_df, alpha / 2), special.chdtri(q_df, 1 - alpha / 2))
-            bounds = solve_generalized_q(y, v, X, np.array(targets))
+            bounds = solve_generalized_q(y, v, X, np.array(targets), q_zero=q, typical=s2)
             b_lo, b_hi = bounds.root[0], bounds.root[1]
             conv = np.asarray(bounds.converged.all(axis=0))
         b_lo, b_hi = np.asarray(b_lo, dtype=np.float64), np.asarray(b_hi, dtype=np.float64)

@@ -128,17 +128,26 @@ def prediction_interval(
     return np.asarray(pooled.estimate - half), np.asarray(pooled.estimate + half)
 
 
-def q_profile(yi: Array, vi: Array, level: float) -> tuple[Array, Array, Array, Array]:
+def q_profile(
+    yi: Array,
+    vi: Array,
+    level: float,
+    *,
+    q_zero: Array | None = None,
+    typical: Array | None = None,
+) -> tuple[Array, Array, Array, Array]:
     """Q-profile confidence interval of τ² (Viechtbauer 2007).
 
     The bounds solve ``Q(τ²) = χ²_{k-1}(1 - α/2)`` (lower) and
     ``Q(τ²) = χ²_{k-1}(α/2)`` (upper), each set to 0 when ``Q(0)`` is already
     below the quantile. Returns ``(low, high, converged, iterations)``.
+    ``q_zero`` and ``typical`` are Cochran's Q and the typical within-study
+    variance when the caller has computed them.
     """
     df = yi.shape[-1] - 1
     alpha = 1.0 - level
     targets = (special.chdtri(df, alpha / 2), special.chdtri(df, 1 - alpha / 2))
-    res = solve_generalized_q(yi, vi, None, np.array(targets))
+    res = solve_generalized_q(yi, vi, None, np.array(targets), q_zero=q_zero, typical=typical)
     return (
         np.asarray(res.root[0]),
         np.asarray(res.root[1]),

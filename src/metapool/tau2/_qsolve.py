@@ -57,22 +57,35 @@ def generalized_q_and_slope(
     return fit.rss, -rowsum(u * u)
 
 
-def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | Array) -> RootResult:
+def solve_generalized_q(
+    yi: Array,
+    vi: Array,
+    X: Array | None,
+    target: float | Array,
+    *,
+    q_zero: Array | None = None,
+    typical: Array | None = None,
+) -> RootResult:
     """Solve ``Q(τ²) = target`` for τ² >= 0 (0 when ``Q(0) <= target``).
 
     ``target`` is a number, or a 1-d array of ``m`` numbers: then the result has
     a leading axis of length ``m`` (one solve per target on the same data, in
     one bracketed iteration; the Q-profile interval solves for two targets).
+    ``q_zero`` (Cochran's Q, ``Q(0)``) and ``typical`` (``s² = (k - p)/tr P(0)``),
+    when the caller has them, spare computing them again (batch shape each).
     """
     targets = np.asarray(target, dtype=np.float64)
     if targets.ndim > 1:
         raise ValueError("target must be a number or a 1-d array of numbers")
     batch, k = yi.shape[:-1], yi.shape[-1]
     if yi.ndim == 1:  # one analysis: scalar solves, one per target, sharing Q(0)
-        q_at0 = float(generalized_q(np.zeros(()), yi, vi, X))
+        q_at0 = float(generalized_q(np.zeros(()), yi, vi, X) if q_zero is None else q_zero)
         rss = float(ols_rss(yi, X))
-        with np.errstate(divide="ignore", invalid="ignore"):  # as in the batch solve
-            s2 = float((k - n_params(X)) / trace_p(1.0 / vi, X))
+        if typical is None:
+            with np.errstate(divide="ignore", invalid="ignore"):  # as in the batch solve
+                s2 = float((k - n_params(X)) / trace_p(1.0 / vi, X))
+        else:
+            s2 = float(typical)
         solved = [
             _solve_one(yi, vi, X, float(t), q_at0=q_at0, rss=rss, s2=s2)
             for t in targets.reshape(-1)
@@ -88,7 +101,10 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
     y2, v2 = yi.reshape(n, k), vi.reshape(n, k)
     x2 = X if X is None or X.ndim == 2 else X.reshape(n, *X.shape[-2:])
     tgt = np.broadcast_to(targets.reshape(-1, 1), (m, n))
-    q0 = generalized_q(np.zeros(n), y2, v2, x2) - tgt
+    if q_zero is None:
+        q0 = generalized_q(np.zeros(n), y2, v2, x2) - tgt
+    else:
+        q0 = np.asarray(q_zero).reshape(n) - tgt
     upper = ols_rss(y2, x2) / tgt * (1.0 + 1e-9) + np.finfo(float).tiny
     interior = q0 > 0
     lo = np.zeros((m, n))
@@ -111,8 +127,11 @@ def solve_generalized_q(yi: Array, vi: Array, X: Array | None, target: float | A
     # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
     # needs about two steps fewer from there than from the middle of the bracket.
     with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = (k - n_params(X)) / trace_p(1.0 / v2, x2)
-        start = s2 * ((q0 + tgt) / tgt - 1.0)
+        if typical is None:
+            s2_rows = (k - n_params(X)) / trace_p(1.0 / v2, x2)
+        else:
+            s2_rows = np.asarray(typical).reshape(n)
+        start = s2_rows * ((q0 + tgt) / tgt - 1.0)
     res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol, start=start)
     root = np.where(interior, res.root, 0.0)
     out = RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
