@@ -67,3 +67,33 @@ def test_both_scores_are_negative_beyond_the_upper_bound(k, seed, moderators, re
     u = float(score_negative_beyond(yi, vi, X))
     t = u * (1 + 1e-9) * beyond
     assert float(score(np.asarray(t), yi, vi, X, reml=reml)) < 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    k=st.integers(2, 12),
+    seed=st.integers(0, 2**32 - 1),
+    reml=st.booleans(),
+    size=st.integers(9, 80),
+)
+def test_coarse_to_fine_grid_has_the_fine_grids_signs(n, k, seed, reml, size):
+    """The grid evaluated coarse to fine (cells certified by the monotone parts of the
+    score) gives, at every point, the value the full grid gives or, where it skipped
+    the point, its sign; so the candidate cells are the same."""
+    from metapool.tau2._likelihood import _grid_score, _grid_score_refined
+
+    rng = np.random.default_rng(seed)
+    vi = 10.0 ** rng.uniform(-3, 1, (n, k))
+    # outliers with small variances make several local maxima likely
+    yi = rng.normal(0, 1, (n, k)) * np.sqrt(vi + rng.choice([0.0, 0.05, 1.0], (n, 1)))
+    yi[:, 0] += rng.choice([0.0, 3.0, 30.0], n)
+    top = rng.uniform(0.5, 50.0, (n, 1))
+    grid = np.concatenate([np.zeros((n, 1)), np.geomspace(1e-6, 1, size - 1) * top], axis=1)
+    full = _grid_score(grid, yi[:, None, :], vi[:, None, :], None, reml=reml)
+    fine = _grid_score_refined(grid, yi, vi, reml=reml)
+    filled = np.isin(fine, (-1.0, 1.0)) & (fine != full)
+    assert np.array_equal(fine[~filled], full[~filled])
+    assert np.all(np.sign(full[filled]) == fine[filled])
+    cells = lambda s: (s[:, :-1] > 0) & (s[:, 1:] <= 0)  # noqa: E731
+    assert np.array_equal(cells(fine), cells(full))

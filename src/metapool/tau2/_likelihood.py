@@ -27,6 +27,7 @@ stops early by design, so it is near the maximum but not at it.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import ClassVar
 
@@ -86,14 +87,72 @@ def _grid_score(tau2: Array, yi: Array, vi: Array, X: Array | None, *, reml: boo
     rarely needs."""
     if X is not None:
         return _log_likelihood_and_score(tau2, yi, vi, X, reml=reml)[1]
+    uu, b = _score_parts(tau2, yi, vi, reml=reml)
+    return np.asarray(0.5 * (uu - b))
+
+
+def _score_parts(tau2: Array, yi: Array, vi: Array, *, reml: bool) -> tuple[Array, Array]:
+    """The two decreasing parts of the intercept-only score ``S = ½(A - B)``:
+    ``A = Σ w² r² = u'u`` (``dA/dτ² = -2 u'Pu <= 0``) and ``B = tr P`` (REML,
+    ``dB/dτ² = -tr P² <= 0``) or ``Σ w`` (ML)."""
     w = 1.0 / (vi + np.asarray(tau2, dtype=np.float64)[..., None])
     sw = rowsum(w)
     beta = rowsum(w * yi) / sw
     u = w * (yi - beta[..., None])
     uu = rowsum(u * u)
     if not reml:
-        return np.asarray(0.5 * (uu - sw))
-    return np.asarray(0.5 * (uu - (sw - rowsum(w * w) / sw)))
+        return uu, sw
+    return uu, sw - rowsum(w * w) / sw
+
+
+#: The coarse grid of :func:`_grid_score_refined` takes every ``_STRIDE``-th point.
+_STRIDE = 4
+#: Relative margin of the sign certificate: far above the rounding of the sums.
+_MARGIN = 1e-9
+
+
+def _grid_score_refined(grid: Array, yi: Array, vi: Array, *, reml: bool) -> Array:
+    """The intercept-only score on ``grid`` (``(n, G)``; ``yi``, ``vi``: ``(n, k)``),
+    evaluated coarse to fine, with the signs the fine grid would find.
+
+    The score is ``½(A - B)`` with both parts decreasing in τ² (:func:`_score_parts`),
+    so on a cell ``[a, b]`` it lies between ``½(A(b) - B(a))`` and
+    ``½(A(a) - B(b))``. The score is computed at every ``_STRIDE``-th point; a coarse
+    cell whose bounds prove one sign (with a relative margin far above rounding)
+    keeps that sign at its inner points, which are filled with ±1 and not
+    evaluated; the inner points of the other cells are evaluated. A certified cell
+    contains no sign change, so the fine grid's candidate cells, and the values at
+    their ends, are exactly those found here.
+    """
+    n, size = grid.shape
+    coarse, inner, cell_of = _coarse_cells(size)
+    a, b = _score_parts(grid[:, coarse], yi[:, None, :], vi[:, None, :], reml=reml)
+    sc = np.empty((n, size))
+    sc[:, coarse] = 0.5 * (a - b)
+    lo_a, hi_a, lo_b, hi_b = a[:, :-1], a[:, 1:], b[:, :-1], b[:, 1:]
+    positive = hi_a - lo_b > _MARGIN * (hi_a + lo_b)  # A(b) > B(a): S > 0 on the cell
+    negative = hi_b - lo_a > _MARGIN * (hi_b + lo_a)  # B(b) > A(a): S < 0 on the cell
+    sign = np.where(positive, 1.0, np.where(negative, -1.0, np.nan))
+    sc[:, inner] = sign[:, cell_of]
+    rows, cols = np.nonzero(np.isnan(sc))
+    if rows.size:
+        a_f, b_f = _score_parts(
+            grid[rows, cols], yi.take(rows, axis=0), vi.take(rows, axis=0), reml=reml
+        )
+        sc[rows, cols] = 0.5 * (a_f - b_f)
+    return sc
+
+
+@functools.lru_cache(maxsize=256)
+def _coarse_cells(size: int) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """For a grid of ``size`` points: the coarse points (every ``_STRIDE``-th and the
+    last), the other points, and the coarse cell each of those lies in."""
+    coarse = np.unique(np.r_[np.arange(0, size, _STRIDE), size - 1])
+    inner = np.setdiff1d(np.arange(size), coarse)
+    cell_of = np.searchsorted(coarse, inner, side="right") - 1
+    for arr in (coarse, inner, cell_of):
+        arr.setflags(write=False)
+    return coarse, inner, cell_of
 
 
 def score(
@@ -257,7 +316,14 @@ def _maximise_block(
     grid = np.concatenate([np.zeros((*geo.shape[:-1], 1)), geo], axis=-1)  # (..., G)
 
     yg, vg = yi[..., None, :], vi[..., None, :]
-    sc = _grid_score(grid, yg, vg, X, reml=reml)
+    if X is None and (yi.ndim > 1 or k >= 64) and grid.shape[-1] > 2 * _STRIDE:
+        # coarse to fine, with the fine grid's signs (a single small analysis is
+        # cheaper to evaluate whole)
+        sc = _grid_score_refined(
+            grid.reshape(-1, grid.shape[-1]), yi.reshape(-1, k), vi.reshape(-1, k), reml=reml
+        ).reshape(grid.shape)
+    else:
+        sc = _grid_score(grid, yg, vg, X, reml=reml)
 
     # Candidate local maxima: cells [g_j, g_j+1] with score + then <= 0, and the boundary.
     cell = (sc[..., :-1] > 0) & (sc[..., 1:] <= 0)
