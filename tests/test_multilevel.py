@@ -557,3 +557,22 @@ def test_vcalc_refuses_a_missing_cluster_naming_the_effect():
         InvalidDataError, match=r"vcalc: 'cluster' has a missing value \(None\) at study 3;"
     ):
         mp.vcalc([0.1, 0.2, 0.3], [1, 1, None], rho=0.5)
+
+
+def test_an_interior_maximum_beyond_a_boundary_one_is_found():
+    """Regression (found by Hypothesis): the REML likelihood of these data has a local
+    maximum at sigma^2 = 0 (score -0.074 there) and the global one inside; the ascent
+    from metafor's start stopped at 0. R 4.2.2 / metafor 3.8-1:
+    ``rma.mv(y, v, random = ~ 1 | id, control = list(rel.tol = 1e-12))`` gives
+    sigma^2 = 0.114743900141, while ``rma(y, v, method = "REML")`` stops at the
+    boundary 0 with logLik -16.8733, below rma.mv's (metapool's univariate REML
+    finds the interior maximum too)."""
+    y = np.array([0, 0, 0, 0, 0, 0, -0.2, 0, 0, -0.17782794, 1, 2, 2, 2.0])
+    v = np.array([1, 1, 1, 1, 1, 1, 0.01, 1, 1, 0.03162278, 1, 1, 1, 1.0])
+    eff = mp.GenericEffect(yi=y, vi=v)
+    re = mp.RandomEffects(tau2="REML").fit(eff)
+    ml = mp.MultilevelModel(profile=False).fit(eff, levels={"id": np.arange(14)})
+    # 1e-6: rma.mv's optimiser stops at rel.tol on the likelihood, not on sigma^2
+    assert re.tau2 == pytest.approx(0.114743900141, rel=1e-6)
+    assert ml.sigma2[0] == pytest.approx(0.114743900141, rel=1e-6)
+    assert any("lower local maximum" in note for note in ml.notes)

@@ -304,19 +304,6 @@ def _newton(
             big = float(np.max(np.abs(d)))
             if big > 3.0:
                 d *= 3.0 / big
-            # Components heading for the boundary: jump to 0 if that is no worse.
-            jumped = False
-            for j, comp in enumerate(F.tolist()):
-                if d[j] < -0.5:
-                    trial = s2.copy()
-                    trial[comp] = 0.0
-                    ev0 = evaluate(blocks, trial, reml=reml)
-                    if ev0.ok and ev0.ll >= ev.ll and ev0.score[comp] <= 0.0:
-                        s2, ev, jumped = trial, ev0, True
-                        active[comp] = False
-                        break
-            if jumped:
-                continue
             t = 1.0
             improved = False
             for _ in range(60):
@@ -327,6 +314,22 @@ def _newton(
                     improved = True
                     break
                 t /= 2.0
+            # Components heading for the boundary: jump to 0 if that is no worse than
+            # the step (not merely than the current point: between them the
+            # likelihood may rise to an interior maximum, which the step is nearer).
+            jumped = False
+            for j, comp in enumerate(F.tolist()):
+                if d[j] < -0.5:
+                    trial0 = s2.copy()
+                    trial0[comp] = 0.0
+                    ev0 = evaluate(blocks, trial0, reml=reml)
+                    beaten = ev1.ll if improved else ev.ll
+                    if ev0.ok and ev0.ll >= max(ev.ll, beaten) and ev0.score[comp] <= 0.0:
+                        s2, ev, jumped = trial0, ev0, True
+                        active[comp] = False
+                        break
+            if jumped:
+                continue
             if not improved:
                 return Fit(s2, ev, free & ~active, False, it, "the line search failed", 1, 0)
             step_norm = float(np.max(np.abs(t * d)))
@@ -364,6 +367,44 @@ def _newton(
     return Fit(s2, ev, free & ~active, False, it, f"no convergence in {maxiter} iterations", 1, 0)
 
 
+#: Where :func:`_probe_boundaries` looks, as multiples of the scale of the data.
+_PROBE = 10.0 ** np.arange(-4.0, 1.5, 0.5)
+
+
+def _probe_boundaries(
+    blocks: Blocks,
+    best: Fit,
+    free: NDArray[np.bool_],
+    *,
+    reml: bool,
+    scale: float,
+    maxiter: int,
+    tol: float,
+) -> tuple[Fit, list[float]]:
+    """Look past a boundary maximum: for each free component the ascent set to 0, the
+    likelihood along that component (the others as fitted) on a geometric grid
+    from 1e-4 to 10 times ``scale``; where it exceeds the fit's, ascend again from
+    the best grid point. (The likelihood in one σ² can have a maximum at 0 and a
+    higher one inside, and an ascent from above can stop at 0.) Returns the best
+    fit and the log-likelihoods of the extra ascents."""
+    extra: list[float] = []
+    for comp in np.flatnonzero(free & (best.sigma2 == 0.0)).tolist():
+        top, at = best.evaluation.ll, None
+        for value in _PROBE * scale:
+            trial = best.sigma2.copy()
+            trial[comp] = value
+            ev = evaluate(blocks, trial, reml=reml, derivatives=False)
+            if ev.ok and ev.ll > top + 1e-9 * max(1.0, abs(top)):
+                top, at = ev.ll, trial
+        if at is None:
+            continue
+        f = _newton(blocks, at, free.copy(), reml=reml, scale=scale, maxiter=maxiter, tol=tol)
+        extra.append(f.evaluation.ll if f.converged else -math.inf)
+        if f.converged and f.evaluation.ll > best.evaluation.ll:
+            best = f
+    return best, extra
+
+
 def fit_components(
     blocks: Blocks,
     fixed: Array,
@@ -380,7 +421,9 @@ def fit_components(
 
     Starts: ``start_total`` split equally over the free components (metafor's start),
     and, with two or more free components, all of it on one component at a time (the
-    others at 1/100 of it), so that each way of dividing the heterogeneity is tried.
+    others at 1/100 of it), so that each way of dividing the heterogeneity is tried;
+    then, for a component the best ascent set to 0, the interior is searched too
+    (:func:`_probe_boundaries`).
     """
     L = blocks.n_components
     free = np.isnan(fixed)
@@ -413,6 +456,12 @@ def fit_components(
         ):
             best = f
     assert best is not None
+    if starts is None and best.converged:
+        best, extra = _probe_boundaries(
+            blocks, best, free, reml=reml, scale=scale, maxiter=maxiter, tol=tol
+        )
+        lls.extend(extra)
+        starts_list.extend([best.sigma2] * len(extra))
     top = best.evaluation.ll
     others = sum(1 for v in lls if math.isfinite(v) and v < top - 1e-6 * max(1.0, abs(top)))
     del L
