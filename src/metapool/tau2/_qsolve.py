@@ -80,12 +80,9 @@ def solve_generalized_q(
     batch, k = yi.shape[:-1], yi.shape[-1]
     if yi.ndim == 1:  # one analysis: scalar solves, one per target, sharing Q(0)
         q_at0 = float(generalized_q(np.zeros(()), yi, vi, X) if q_zero is None else q_zero)
+        with np.errstate(divide="ignore", invalid="ignore"):  # as in the batch solve
+            s2 = float((k - n_params(X)) / trace_p(1.0 / vi, X) if typical is None else typical)
         rss = float(ols_rss(yi, X))
-        if typical is None:
-            with np.errstate(divide="ignore", invalid="ignore"):  # as in the batch solve
-                s2 = float((k - n_params(X)) / trace_p(1.0 / vi, X))
-        else:
-            s2 = float(typical)
         solved = [
             _solve_one(yi, vi, X, float(t), q_at0=q_at0, rss=rss, s2=s2)
             for t in targets.reshape(-1)
