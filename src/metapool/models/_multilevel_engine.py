@@ -367,8 +367,9 @@ def _newton(
     return Fit(s2, ev, free & ~active, False, it, f"no convergence in {maxiter} iterations", 1, 0)
 
 
-#: Where :func:`_probe_boundaries` looks, as multiples of the scale of the data.
-_PROBE = 10.0 ** np.arange(-4.0, 1.5, 0.5)
+#: Where :func:`_probe_boundaries` looks, as multiples of the scale of the data
+#: (ten points per decade: an interior maximum can be a narrow bump).
+_PROBE = 10.0 ** np.arange(-5.0, 1.05, 0.1)
 
 
 def _probe_boundaries(
@@ -383,7 +384,8 @@ def _probe_boundaries(
 ) -> tuple[Fit, list[float]]:
     """Look past a boundary maximum: for each free component the ascent set to 0, the
     likelihood along that component (the others as fitted) on a geometric grid
-    from 1e-4 to 10 times ``scale``; where it exceeds the fit's, ascend again from
+    from 1e-5 to 10 times ``scale``, ten points per decade (the resolution of the
+    univariate REML grid); where it exceeds the fit's, ascend again from
     the best grid point. (The likelihood in one σ² can have a maximum at 0 and a
     higher one inside, and an ascent from above can stop at 0.) Returns the best
     fit and the log-likelihoods of the extra ascents."""
