@@ -63,6 +63,18 @@ def check_finite_effects(
     One analysis only (1-d arrays).
     """
     k = yi.shape[-1]
+    if k:  # ordinary data pass on four reductions (NaN and inf fail them: see below)
+        y_lo, y_hi, v_lo, v_hi = yi.min(), yi.max(), vi.min(), vi.max()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            half = 0.5 * (y_hi - y_lo)  # the largest distance from the centre used below
+            if (
+                np.isfinite(y_lo)
+                and np.isfinite(y_hi)
+                and v_lo >= 1 / SAFE
+                and v_hi <= SAFE
+                and half * half / v_lo < LIMIT
+            ):
+                return
     labels = labels if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     index = index if index is not None else np.arange(k, dtype=np.intp)
 

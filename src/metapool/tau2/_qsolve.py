@@ -49,9 +49,9 @@ def generalized_q_and_slope(
     """``Q(τ²)`` and its derivative ``dQ/dτ² = -Σ (w r)²``."""
     w = 1.0 / (vi + np.asarray(tau2)[..., None])
     if X is None:  # wls inlined, sharing w r between Q = Σ (w r) r and the slope
-        beta = rowsum(w * yi) / rowsum(w)
-        u = w * (yi - beta[..., None])
-        return rowsum(u * (yi - beta[..., None])), -rowsum(u * u)
+        r = yi - (rowsum(w * yi) / rowsum(w))[..., None]
+        u = w * r
+        return rowsum(u * r), -rowsum(u * u)
     fit = wls(yi, w, X)
     u = w * fit.resid
     return fit.rss, -rowsum(u * u)
