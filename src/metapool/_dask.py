@@ -22,8 +22,15 @@ import numpy as np
 from metapool.batch import check_batch
 from metapool.exceptions import InvalidDataError, MissingDependencyError
 from metapool.grouped import Fitted, check_column_name, fit_table, missing_column
-from metapool.models._batched import ROW_DTYPES, Rows, assemble_batch, concat_rows, fit_block
-from metapool.results import BatchResult, IntervalArray, LazyBatchResult
+from metapool.models._batched import (
+    ROW_DTYPES,
+    Rows,
+    assemble_batch,
+    batch_fields,
+    concat_rows,
+    fit_block,
+)
+from metapool.results import BatchResult, LazyBatchResult
 
 __all__ = ["fit_batch_rows", "fit_grouped_rows", "lazy_batch"]
 
@@ -192,30 +199,14 @@ def lazy_batch(
 
     random = bool(model.random_effects)
     return LazyBatchResult(
-        method="Random-effects model" if random else "Common-effect model",
-        k=k,
-        level=model.level,
-        tau2_method=str(model.tau2.name) if random else None,
-        ci_method=model.ci,
+        **batch_fields(
+            model,
+            f,
+            k=k,
+            tau2_method=str(model.tau2.name) if random else None,
+            converged=f["tau2_converged"] & f["profile_converged"],
+        ),
         intervals=intervals,
-        estimate=f["estimate"],
-        se=f["se"],
-        statistic=f["statistic"],
-        pvalue=f["pvalue"],
-        df=None if model.ci == "z" else float(k - 1),
-        ci=IntervalArray(f["ci_low"], f["ci_high"]),
-        pi=IntervalArray(f["pi_low"], f["pi_high"]),
-        tau2=f["tau2"],
-        tau2_ci=IntervalArray(f["tau2_ci_low"], f["tau2_ci_high"]),
-        i2=f["i2"],
-        i2_ci=IntervalArray(f["i2_ci_low"], f["i2_ci_high"]),
-        h2=f["h2"],
-        h2_ci=IntervalArray(f["h2_ci_low"], f["h2_ci_high"]),
-        q=f["q"],
-        q_df=k - 1,
-        q_pvalue=f["q_pvalue"],
-        converged=f["tau2_converged"] & f["profile_converged"],
-        iterations=f["iterations"],
         finish=finish,
     )
 

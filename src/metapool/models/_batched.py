@@ -12,7 +12,7 @@ result does not depend on the chunk it is fitted in (the tests check it).
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ __all__ = [
     "MEMORY_BUDGET",
     "ROW_DTYPES",
     "Rows",
+    "batch_fields",
     "default_chunk_size",
     "fit_batch",
     "fit_block",
@@ -384,31 +385,40 @@ def assemble_batch(
 ) -> BatchResult:
     """The :class:`BatchResult` of the per-row arrays ``r`` (batch shape), warning once."""
     converged = warn_rows(model, r, method, intervals=intervals, owner=owner)
-    random = bool(model.random_effects)
-    df = None if model.ci == "z" else float(k - 1)
     return BatchResult(
-        method="Random-effects model" if random else "Common-effect model",
-        k=k,
-        level=model.level,
-        tau2_method=method,
-        ci_method=model.ci,
-        estimate=r["estimate"],
-        se=r["se"],
-        statistic=r["statistic"],
-        pvalue=r["pvalue"],
-        df=df,
-        ci=IntervalArray(r["ci_low"], r["ci_high"]),
-        pi=IntervalArray(r["pi_low"], r["pi_high"]),
-        tau2=r["tau2"],
-        tau2_ci=IntervalArray(r["tau2_ci_low"], r["tau2_ci_high"]),
-        i2=r["i2"],
-        i2_ci=IntervalArray(r["i2_ci_low"], r["i2_ci_high"]),
-        h2=r["h2"],
-        h2_ci=IntervalArray(r["h2_ci_low"], r["h2_ci_high"]),
-        q=r["q"],
-        q_df=k - 1,
-        q_pvalue=r["q_pvalue"],
-        converged=converged,
-        iterations=r["iterations"],
+        **batch_fields(model, r, k=k, tau2_method=method, converged=converged),
         intervals=intervals,
     )
+
+
+def batch_fields(
+    model: Any, r: Mapping[str, Any], *, k: int, tau2_method: str | None, converged: Any
+) -> dict[str, Any]:
+    """The fields of a :class:`BatchResult` (or a :class:`LazyBatchResult`, whose
+    arrays are Dask arrays) from the per-row arrays ``r`` of :func:`fit_rows`."""
+    random = bool(model.random_effects)
+    return {
+        "method": "Random-effects model" if random else "Common-effect model",
+        "k": k,
+        "level": model.level,
+        "tau2_method": tau2_method,
+        "ci_method": model.ci,
+        "estimate": r["estimate"],
+        "se": r["se"],
+        "statistic": r["statistic"],
+        "pvalue": r["pvalue"],
+        "df": None if model.ci == "z" else float(k - 1),
+        "ci": IntervalArray(r["ci_low"], r["ci_high"]),
+        "pi": IntervalArray(r["pi_low"], r["pi_high"]),
+        "tau2": r["tau2"],
+        "tau2_ci": IntervalArray(r["tau2_ci_low"], r["tau2_ci_high"]),
+        "i2": r["i2"],
+        "i2_ci": IntervalArray(r["i2_ci_low"], r["i2_ci_high"]),
+        "h2": r["h2"],
+        "h2_ci": IntervalArray(r["h2_ci_low"], r["h2_ci_high"]),
+        "q": r["q"],
+        "q_df": k - 1,
+        "q_pvalue": r["q_pvalue"],
+        "converged": converged,
+        "iterations": r["iterations"],
+    }
