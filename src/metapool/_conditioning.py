@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from metapool._validation import study_name
 from metapool.exceptions import InvalidDataError
 
-__all__ = ["LIMIT", "SAFE", "check_finite_effects", "power_of_two_scale"]
+__all__ = ["LIMIT", "SAFE", "check_finite_effects", "plainly_in_range", "power_of_two_scale"]
 
 Array = NDArray[np.float64]
 
@@ -47,6 +47,19 @@ def power_of_two_scale(vi: Array) -> Array:
     return np.asarray(np.where(inside, 1.0, np.exp2(exponent)), dtype=np.float64)
 
 
+def plainly_in_range(yi: Array, vi: Array) -> bool:
+    """Whether all of ``yi``, ``vi`` (any shape) are finite, every variance lies in
+    ``[1/SAFE, SAFE]`` (no rescaling) and the effects spread less than
+    ``sqrt(LIMIT v_min)``: ordinary data, which every range check passes, decided
+    by four whole-array reductions (NaN and inf fail them)."""
+    if not yi.size:
+        return False
+    v_lo, v_hi = vi.min(), vi.max()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        spread = (yi.max() - yi.min()) ** 2 / v_lo  # numpy scalars: inf, not OverflowError
+    return bool(v_lo >= 1 / SAFE and v_hi <= SAFE and spread < LIMIT)
+
+
 def check_finite_effects(
     owner: str,
     yi: Array,
@@ -63,18 +76,8 @@ def check_finite_effects(
     One analysis only (1-d arrays).
     """
     k = yi.shape[-1]
-    if k:  # ordinary data pass on four reductions (NaN and inf fail them: see below)
-        y_lo, y_hi, v_lo, v_hi = yi.min(), yi.max(), vi.min(), vi.max()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            half = 0.5 * (y_hi - y_lo)  # the largest distance from the centre used below
-            if (
-                np.isfinite(y_lo)
-                and np.isfinite(y_hi)
-                and v_lo >= 1 / SAFE
-                and v_hi <= SAFE
-                and half * half / v_lo < LIMIT
-            ):
-                return
+    if plainly_in_range(yi, vi):  # the checks below would all pass
+        return
     labels = labels if labels is not None else tuple(f"Study {i + 1}" for i in range(k))
     index = index if index is not None else np.arange(k, dtype=np.intp)
 

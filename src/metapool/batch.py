@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from metapool._conditioning import LIMIT, SAFE, power_of_two_scale
+from metapool._conditioning import LIMIT, SAFE, plainly_in_range, power_of_two_scale
 from metapool.exceptions import InvalidDataError, MetapoolTypeError
 from metapool.results import BatchResult
 
@@ -73,10 +73,7 @@ def out_of_range(y: Array, v: Array) -> NDArray[np.bool_]:
     # Ordinary rows (every variance in [1/SAFE, SAFE], so s = 1, and effects
     # spread less than sqrt(LIMIT * v_min)) pass without the medians below; when
     # the whole batch is ordinary, four whole-array reductions show it.
-    v_lo, v_hi = v.min(), v.max()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        whole = (y.max() - y.min()) ** 2 / v_lo  # numpy scalars: inf, not OverflowError
-    if v_lo >= 1 / SAFE and v_hi <= SAFE and whole < LIMIT:
+    if plainly_in_range(y, v):
         return np.zeros(y.shape, dtype=bool)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         spread = (y.max(axis=-1) - y.min(axis=-1)) ** 2 / v.min(axis=-1)
