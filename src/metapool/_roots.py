@@ -23,7 +23,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,24 +45,17 @@ class RootResult(NamedTuple):
 
 
 def at_rows(
-    rows: NDArray[np.intp] | None, yi: Array, vi: Array, X: Array | None, *per_row: Array
-) -> tuple[Any, ...]:
+    rows: NDArray[np.intp] | None, yi: Array, vi: Array, X: Array | None
+) -> tuple[Array, Array, Array | None]:
     """The analyses ``rows`` (flat indices into the batch shape ``yi.shape[:-1]``) of
-    ``yi``, ``vi``, ``X`` (shared when 2-d) and of per-analysis arrays; all when None."""
+    ``yi``, ``vi`` and ``X`` (shared when 2-d); all when None."""
     if rows is None:
-        return (yi, vi, X, *per_row)
-    flat = yi.ndim == 2 and (X is None or X.ndim == 2)
-    if flat and all(np.shape(a) == yi.shape[:1] for a in per_row):
+        return yi, vi, X
+    if yi.ndim == 2 and (X is None or X.ndim == 2):
         # one batch axis: whole rows by take (several times faster than fancy indexing)
-        return (
-            yi.take(rows, axis=0),
-            vi.take(rows, axis=0),
-            X,
-            *(a.take(rows) for a in per_row),
-        )
+        return yi.take(rows, axis=0), vi.take(rows, axis=0), X
     at = np.unravel_index(rows, yi.shape[:-1])
-    x = X[at] if X is not None and X.ndim > 2 else X
-    return (yi[at], vi[at], x, *(np.broadcast_to(a, yi.shape[:-1])[at] for a in per_row))
+    return yi[at], vi[at], X[at] if X is not None and X.ndim > 2 else X
 
 
 def bracketed_root(

@@ -10,7 +10,7 @@ solution is the boundary 0. A bracketed solver then always converges.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -102,15 +102,17 @@ def solve_generalized_q(
         q0 = generalized_q(np.zeros(n), y2, v2, x2) - tgt
     else:
         q0 = np.asarray(q_zero).reshape(n) - tgt
-    upper = ols_rss(y2, x2) / tgt * (1.0 + 1e-9) + np.finfo(float).tiny
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if typical is None:
+            s2_rows = (k - n_params(X)) / trace_p(1.0 / v2, x2)
+        else:
+            s2_rows = np.asarray(typical).reshape(n)
+        upper, f_zero, start = _bracket(q0, ols_rss(y2, x2), tgt, s2_rows)
     interior = q0 > 0
     lo = np.zeros((m, n))
     hi = np.where(interior, upper, 0.0)
-    # Q(τ²) < RSS_OLS/τ² (every weight is below 1/τ²), so Q(upper) < target: the
-    # sign at the upper end is known without evaluating it
     f_hi = np.full((m, n), -1.0)
-    with np.errstate(divide="ignore"):
-        f_lo = np.where(interior, 1.0 / tgt - 1.0 / (q0 + tgt), 0.0)
+    f_lo = np.where(interior, f_zero, 0.0)
     xtol = np.broadcast_to(XTOL_FACTOR * v2.min(axis=-1), (m, n))
     flat_target = tgt.reshape(-1)
 
@@ -120,20 +122,26 @@ def solve_generalized_q(
         y, v, x = at_rows(rows % n if m > 1 else rows, y2, v2, x2)
         return _reciprocal(t, y, v, x, flat_target[rows])
 
-    # Start where Q would meet the target if every study had the typical variance
-    # s² = (k - p)/tr P(0) (then Q(τ²) = Q(0) s²/(s² + τ²) exactly); Newton's method
-    # needs about two steps fewer from there than from the middle of the bracket.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if typical is None:
-            s2_rows = (k - n_params(X)) / trace_p(1.0 / v2, x2)
-        else:
-            s2_rows = np.asarray(typical).reshape(n)
-        start = s2_rows * ((q0 + tgt) / tgt - 1.0)
     res = bracketed_root(fdf, lo, hi, f_lo, f_hi, xtol=xtol, start=start)
     root = np.where(interior, res.root, 0.0)
     out = RootResult(root, res.converged | ~interior, np.where(interior, res.iterations, 0))
     shape = (m, *batch) if targets.ndim else batch
     return RootResult(*(np.asarray(a).reshape(shape) for a in out))
+
+
+def _bracket(q0: Any, rss: Any, target: Any, s2: Any) -> tuple[Any, Any, Any]:
+    """For ``Q(τ²) = target`` with ``q0 = Q(0) - target > 0``: the upper end of the
+    bracket, the value of the iterated function (:func:`_reciprocal`) at 0 and the
+    start (numbers or arrays alike).
+
+    ``Q(τ²) < RSS_OLS/τ²`` (every weight is below 1/τ²), so ``Q(upper) < target``:
+    the sign at the upper end is known without evaluating it. The start is where Q
+    would meet the target if every study had the typical variance
+    ``s² = (k - p)/tr P(0)`` (then ``Q(τ²) = Q(0) s²/(s² + τ²)`` exactly); Newton's
+    method needs about two steps fewer from there than from the middle.
+    """
+    upper = rss / target * (1.0 + 1e-9) + np.finfo(float).tiny
+    return upper, 1.0 / target - 1.0 / (q0 + target), s2 * ((q0 + target) / target - 1.0)
 
 
 def _reciprocal(
@@ -155,7 +163,7 @@ def _solve_one(
     q0 = q_at0 - target
     if not q0 > 0:
         return RootResult(np.asarray(0.0), np.asarray(True), np.asarray(0))
-    upper = rss / target * (1.0 + 1e-9) + np.finfo(float).tiny
+    upper, f_zero, start = _bracket(q0, rss, target, s2)
 
     def fdf(t: Array, rows: NDArray[np.intp] | None) -> tuple[Array, Array]:
         return _reciprocal(t, yi, vi, X, target)
@@ -164,10 +172,10 @@ def _solve_one(
         fdf,
         np.asarray(0.0),
         np.asarray(upper),
-        np.asarray(1.0 / target - 1.0 / (q0 + target)),
+        np.asarray(f_zero),
         np.asarray(-1.0),
         xtol=XTOL_FACTOR * float(vi.min()),
-        start=np.asarray(s2 * ((q0 + target) / target - 1.0)),
+        start=np.asarray(start),
     )
 
 
