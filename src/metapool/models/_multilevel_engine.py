@@ -463,11 +463,10 @@ def fit_components(
             blocks, best, free, reml=reml, scale=scale, maxiter=maxiter, tol=tol
         )
         lls.extend(extra)
-        starts_list.extend([best.sigma2] * len(extra))
     top = best.evaluation.ll
     others = sum(1 for v in lls if math.isfinite(v) and v < top - 1e-6 * max(1.0, abs(top)))
     del L
-    return best._replace(starts=len(starts_list), other_optima=others)
+    return best._replace(starts=len(lls), other_optima=others)
 
 
 def profile_interval(
